@@ -1,0 +1,41 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "runql",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "runql", targets: ["runql"]),
+        .library(name: "RunStore", targets: ["RunStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // The store on disk: format, JSON, writers, readers, importers.
+        .target(
+            name: "RunStore",
+            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+        ),
+        // The seeded generator of interchange data (tests, benchmarks, the sample store).
+        .target(name: "RunGenerator", dependencies: ["RunStore"]),
+        // The command line: argument parsing and the commands.
+        .target(
+            name: "RunQLCLI",
+            dependencies: [
+                "RunStore",
+                "RunGenerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
+        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator"]),
+        .testTarget(
+            name: "RunQLCLITests",
+            dependencies: ["runql", "RunStore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import RunQLCLI
+RunQL.main()
