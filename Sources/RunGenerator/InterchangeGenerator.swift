@@ -29,9 +29,7 @@ public struct InterchangeGenerator {
 
     /// Writes `runs.jsonl` and `history.jsonl` into `directory` (created when missing).
     public func write(to directory: String) throws -> Output {
-        if mkdir(directory, 0o755) != 0, errno != EEXIST {
-            throw StoreError("cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
+        try FileIO.makeDirectories(directory)
         let runsFile = try BufferedFile(path: "\(directory)/runs.jsonl")
         let historyFile = try BufferedFile(path: "\(directory)/history.jsonl")
         var random = SplitMix64(seed: seed)

@@ -28,6 +28,7 @@ struct SyntheticRun {
     private let quality: Double
     private let learningRate: Double
     private let warmupFraction: Double
+    private let scheduler: String
     private let divergesAt: Int?
     private let throughput: Double
 
@@ -47,7 +48,7 @@ struct SyntheticRun {
         let stateRoll = random.unit()
         let state: RunState =
             stateRoll < 0.85 ? .finished : stateRoll < 0.91 ? .failed : stateRoll < 0.95 ? .crashed : stateRoll < 0.97 ? .killed : .running
-        loggedSteps = state == .finished ? plannedSteps : max(1, Int(Double(plannedSteps) * random.uniform(0.1, 0.95)))
+        loggedSteps = state == .finished ? plannedSteps : max(1, Int(Double(plannedSteps) * random.uniform(0.5, 0.95)))
         complete = loggedSteps == plannedSteps
         divergesAt = random.chance(0.015) && plannedSteps > 4 ? Int(Double(loggedSteps) * random.uniform(0.3, 0.8)) : nil
 
@@ -56,6 +57,7 @@ struct SyntheticRun {
         quality = max(0.05, min(0.98, 0.93 - 0.09 * lrDistance * lrDistance - (optimizer == "sgd" ? 0.06 : 0) + 0.025 * random.normal()))
         stepSeconds = random.uniform(0.2, 2.5)
         warmupFraction = random.pick([0.0, 0.05, 0.1])
+        scheduler = random.pick(["cosine", "cosine", "linear", "constant"])
         throughput = random.uniform(80, 2400)
 
         var config: JSONObject = [:]
@@ -67,7 +69,7 @@ struct SyntheticRun {
         config["weight_decay"] = .double(random.pick([0.0, 0.01, 0.1]))
         config["warmup_steps"] = .int(Int64(Double(plannedSteps) * warmupFraction))
         config["gradient_clip"] = .double(random.pick([0.5, 1.0, 5.0]))
-        config["scheduler"] = .string(random.pick(["cosine", "linear", "constant"]))
+        config["scheduler"] = .string(scheduler)
         if random.chance(0.7) { config["label_smoothing"] = .double(random.pick([0.0, 0.1])) }
         config["mixed_precision"] = .bool(random.chance(0.6))
         config["gradient_accumulation"] = .int(random.pick([1, 1, 2, 4]))
@@ -156,7 +158,11 @@ struct SyntheticRun {
     private func scheduledRate(_ step: Int) -> Double {
         let position = progress(step)
         if position < warmupFraction { return learningRate * position / warmupFraction }
-        return learningRate * 0.5 * (1 + cos(Double.pi * position))
+        switch scheduler {
+        case "constant": return learningRate
+        case "linear": return learningRate * (1 - position)
+        default: return learningRate * 0.5 * (1 + cos(Double.pi * position))
+        }
     }
 
     private func summary(random: inout SplitMix64) -> JSONObject {

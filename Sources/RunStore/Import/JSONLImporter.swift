@@ -114,8 +114,9 @@ public final class JSONLImporter {
 
     // MARK: history.jsonl
 
-    /// What the import knows about one run's history while it streams the file.
-    private struct PendingHistory {
+    /// What the import knows about one run's history while it streams the file
+    /// (a class, so that appending to its buffer never copies it).
+    private final class PendingHistory {
         /// The last step the run had in the store before this import; steps up to it are skipped.
         var storedLastStep: Int64?
         /// The last step seen for the run in this file (numbering steps that have no `_step`).
@@ -163,38 +164,47 @@ public final class JSONLImporter {
         var entity: String?
         var project: String?
         var explicitStep: Int64?
+        func string(_ member: JSONLineScanner.Member, _ key: String) throws -> String {
+            guard case .string(let text) = try JSONLineScanner.value(member, in: line) else {
+                throw StoreError("\"\(key)\" must be a string")
+            }
+            return text
+        }
+        var stored: [JSONLineScanner.Member] = []
+        stored.reserveCapacity(members.count)
         for member in members {
-            switch member.key {
-            case "run_id", "entity", "project":
-                guard case .string(let text) = try JSONLineScanner.value(member, in: line) else {
-                    throw StoreError("\"\(member.key)\" must be a string")
+            if member.keyIs("run_id", in: line) {
+                runID = try string(member, "run_id")
+            } else if member.keyIs("entity", in: line) {
+                entity = try string(member, "entity")
+            } else if member.keyIs("project", in: line) {
+                project = try string(member, "project")
+            } else {
+                if member.keyIs("_step", in: line) {
+                    let value = try JSONLineScanner.value(member, in: line)
+                    guard let step = value.integerValue, step >= 0 else {
+                        throw StoreError("\"_step\" must be a non-negative integer, not \(JSONWriter.compact(value))")
+                    }
+                    explicitStep = step
                 }
-                if member.key == "run_id" { runID = text } else if member.key == "entity" { entity = text } else { project = text }
-            case "_step":
-                let value = try JSONLineScanner.value(member, in: line)
-                guard let step = value.integerValue, step >= 0 else {
-                    throw StoreError("\"_step\" must be a non-negative integer, not \(JSONWriter.compact(value))")
-                }
-                explicitStep = step
-            default:
-                continue
+                stored.append(member)
             }
         }
         guard let runID else { throw StoreError("missing \"run_id\"") }
         let location = try resolve(id: runID, entity: entity, project: project)
 
-        var state: PendingHistory
+        let state: PendingHistory
         if let existing = pending[location] {
             state = existing
         } else {
             state = PendingHistory()
             state.storedLastStep = try HistoryWriter(store: store, location: location).currentLastStep()
+            pending[location] = state
         }
         let step = explicitStep ?? ((state.lastStepInFile ?? -1) + 1)
         state.lastStepInFile = step
         if let stored = state.storedLastStep, step <= stored {
             report.stepsAlreadyStored += 1
-            pending[location] = state
             return
         }
         // The stored line: the members other than run_id/entity/project, `_step` first when it was implicit.
@@ -205,7 +215,7 @@ public final class JSONLImporter {
             state.buffer.append(contentsOf: "\"_step\":\(step)".utf8)
             first = false
         }
-        for member in members where !["run_id", "entity", "project"].contains(member.key) {
+        for member in stored {
             if !first { state.buffer.append(UInt8(ascii: ",")) }
             state.buffer.append(contentsOf: UnsafeBufferPointer(rebasing: line[member.memberStart..<member.value.upperBound]))
             first = false
@@ -213,7 +223,6 @@ public final class JSONLImporter {
         state.buffer.append(contentsOf: "}\n".utf8)
         pendingBytes += state.buffer.count - before
         report.stepsImported += 1
-        pending[location] = state
     }
 
     private func resolve(id: String, entity: String?, project: String?) throws -> RunLocation {
@@ -246,7 +255,7 @@ public final class JSONLImporter {
     private func flushHistory() throws {
         for (location, state) in pending where !state.buffer.isEmpty {
             try HistoryWriter(store: store, location: location).appendEncoded(state.buffer, lastStep: state.lastStepInFile)
-            pending[location]?.buffer = []
+            state.buffer = []
         }
         pendingBytes = 0
     }

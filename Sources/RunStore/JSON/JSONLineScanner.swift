@@ -1,13 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Finds the top-level members of a one-line JSON object without building their values.
 ///
 /// The importer uses it on every history line: the line is fully checked (as `JSONParser.validate`
 /// would) but only the keys are decoded, so a line's bytes can be copied into the store as they came.
 public enum JSONLineScanner {
-    /// One `"key": value` member: where the member starts (its key's opening quote), and its value's bytes.
+    /// One `"key": value` member: where the member starts (its key's opening quote), its key's
+    /// bytes (still escaped), and its value's bytes. Keys are decoded only on demand.
     public struct Member: Sendable {
-        public var key: String
         public var memberStart: Int
+        public var keyBytes: Range<Int>
+        public var keyHasEscapes: Bool
         public var value: Range<Int>
+
+        /// Whether the key is `name` (an ASCII name without escapes), without decoding it.
+        public func keyIs(_ name: StaticString, in line: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard !keyHasEscapes, keyBytes.count == name.utf8CodeUnitCount else { return false }
+            return name.withUTF8Buffer { expected in
+                memcmp(line.baseAddress! + keyBytes.lowerBound, expected.baseAddress!, expected.count) == 0
+            }
+        }
+
+        /// The key, decoded.
+        public func key(in line: UnsafeBufferPointer<UInt8>) -> String {
+            var reader = JSONReader(bytes: line, position: memberStart)
+            return (try? reader.parseString()) ?? ""
+        }
     }
 
     public static func members(of line: UnsafeBufferPointer<UInt8>) throws -> [Member] {
@@ -31,12 +51,13 @@ public enum JSONLineScanner {
                 throw reader.error("expected a quoted object key")
             }
             let memberStart = reader.position
-            let key = try reader.parseString()
+            let key = try reader.scanString()
             try reader.expectColon()
             reader.skipWhitespace()
             let valueStart = reader.position
             try reader.skipValue()
-            members.append(Member(key: key, memberStart: memberStart, value: valueStart..<reader.position))
+            members.append(
+                Member(memberStart: memberStart, keyBytes: key.content, keyHasEscapes: key.hasEscapes, value: valueStart..<reader.position))
             reader.skipWhitespace()
             guard reader.position < line.count else { throw reader.error("unexpected end of line, expected ',' or '}'") }
             let byte = line[reader.position]

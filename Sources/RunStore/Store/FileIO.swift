@@ -8,7 +8,7 @@ import Darwin
 
 /// The few POSIX file operations the store's guarantees rest on: atomic replacement, whole
 /// appends under an advisory lock, and reads that tell "missing" from "unreadable".
-enum FileIO {
+package enum FileIO {
     static func errorText(_ code: Int32 = errno) -> String {
         String(cString: strerror(code))
     }
@@ -73,23 +73,29 @@ enum FileIO {
     static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool = true) throws {
         let directory = parentDirectory(of: path)
         let temporary = "\(directory)/.\(baseName(of: path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0 { throw StoreError("cannot create \(temporary): \(errorText())") }
-        do {
-            try bytes.withUnsafeBytes { buffer throws in try writeAll(descriptor, buffer, path: temporary) }
-            if sync, fsync(descriptor) != 0 { throw StoreError("cannot sync \(temporary): \(errorText())") }
-        } catch {
-            close(descriptor)
-            unlink(temporary)
-            throw error
-        }
-        close(descriptor)
+        try writeNew(bytes, to: temporary, sync: sync)
         if rename(temporary, path) != 0 {
             let message = errorText()
             unlink(temporary)
             throw StoreError("cannot replace \(path): \(message)")
         }
         if sync { syncDirectory(directory) }
+    }
+
+    /// Creates `path`, which must not exist, with `bytes` (and fsyncs it when `sync`).
+    /// A failed write leaves no file behind.
+    static func writeNew(_ bytes: [UInt8], to path: String, sync: Bool) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor < 0 { throw StoreError("cannot create \(path): \(errorText())") }
+        do {
+            try bytes.withUnsafeBytes { buffer in try writeAll(descriptor, buffer, path: path) }
+            if sync, fsync(descriptor) != 0 { throw StoreError("cannot sync \(path): \(errorText())") }
+        } catch {
+            close(descriptor)
+            unlink(path)
+            throw error
+        }
+        close(descriptor)
     }
 
     static func writeAtomically(_ text: String, to path: String, sync: Bool = true) throws {
@@ -105,7 +111,7 @@ enum FileIO {
     }
 
     /// `mkdir -p`.
-    static func makeDirectories(_ path: String) throws {
+    package static func makeDirectories(_ path: String) throws {
         if isDirectory(path) { return }
         let parent = parentDirectory(of: path)
         if parent != path, !parent.isEmpty { try makeDirectories(parent) }

@@ -118,7 +118,7 @@ public final class HistoryWriter {
                     if lineStart == 0, start > 0 { return .none }
                     let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
                     if let members = try? JSONLineScanner.members(of: line),
-                        let stepMember = members.last(where: { $0.key == "_step" }),
+                        let stepMember = members.last(where: { $0.keyIs("_step", in: line) }),
                         let step = try? JSONLineScanner.value(stepMember, in: line).integerValue
                     {
                         return .some(step)

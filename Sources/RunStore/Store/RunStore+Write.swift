@@ -28,10 +28,16 @@ extension RunStore {
         let staging = "\(layout.temporary)/run-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         try FileIO.makeDirectories(staging)
         do {
-            try FileIO.writeAtomically(JSONWriter.pretty(.object(metadata.json)), to: "\(staging)/\(RunFile.metadata.rawValue)", sync: syncEachWrite)
-            try FileIO.writeAtomically(JSONWriter.pretty(.object(config)), to: "\(staging)/\(RunFile.config.rawValue)", sync: syncEachWrite)
-            try FileIO.writeAtomically(JSONWriter.pretty(.object(summary)), to: "\(staging)/\(RunFile.summary.rawValue)", sync: syncEachWrite)
-            try FileIO.writeAtomically(history, to: "\(staging)/\(RunFile.history.rawValue)", sync: syncEachWrite)
+            // The staging folder is private to this process: its files need no atomic replacement.
+            // An empty summary or history is left out: a missing file reads as empty.
+            var files: [(RunFile, [UInt8])] = [
+                (.metadata, Array(JSONWriter.pretty(.object(metadata.json)).utf8)),
+                (.config, Array(JSONWriter.pretty(.object(config)).utf8)),
+            ]
+            if !summary.isEmpty { files.append((.summary, Array(JSONWriter.pretty(.object(summary)).utf8))) }
+            if !history.isEmpty { files.append((.history, history)) }
+            for (file, bytes) in files { try FileIO.writeNew(bytes, to: "\(staging)/\(file.rawValue)", sync: syncEachWrite) }
+            if syncEachWrite { FileIO.syncDirectory(staging) }
         } catch {
             removeTree(staging)
             throw error
@@ -61,7 +67,8 @@ extension RunStore {
     /// Returns whether the file was written.
     @discardableResult
     public func replaceObject(_ location: RunLocation, _ file: RunFile, with object: JSONObject) throws -> Bool {
-        try withRunLock(location) { () throws -> Bool in
+        if try readObject(location, file) == object { return false }
+        return try withRunLock(location) { () throws -> Bool in
             if try readObject(location, file) == object { return false }
             try FileIO.writeAtomically(JSONWriter.pretty(.object(object)), to: layout.runFile(location, file), sync: syncEachWrite)
             return true
