@@ -31,11 +31,8 @@ let package = Package(
         ),
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator"]),
-        .testTarget(
-            name: "RunQLCLITests",
-            dependencies: ["runql", "RunStore"],
-            resources: [.copy("Fixtures")]
-        ),
+        // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
+        .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -82,7 +82,7 @@ struct JSONReader {
             for index in 0..<count where bytes[position + index] != expected[index] { return false }
             return true
         }
-        guard matches else { throw error("invalid literal, expected '\(literal)'", at: start) }
+        guard matches else { throw error("invalid literal (expected true, false, null, NaN, Infinity or a number)", at: start) }
         position += count
     }
 
