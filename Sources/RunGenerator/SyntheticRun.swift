@@ -216,7 +216,7 @@ struct SyntheticRun {
             } else {
                 metric("train/loss", max(0.001, trainLoss(step) * (1 + 0.04 * noise)))
             }
-            metric("train/acc", diverged ? 0.1 : min(0.999, quality * (1 - exp(-4 * progress(step))) + 0.01 * noise))
+            metric("train/acc", diverged ? 0.1 : max(0, min(0.999, quality * (1 - exp(-4 * progress(step))) + 0.01 * noise)))
             metric("train/lr", scheduledRate(step), digits: 9)
             metric("train/grad_norm", diverged ? 1e30 : abs(1.2 - progress(step) + 0.3 * noise), digits: 4)
             metric("perf/throughput", throughput * (1 + 0.02 * random.normal()), digits: 1)

@@ -64,7 +64,6 @@ public struct RunStore: Sendable {
         guard version <= StoreLayout.formatVersion else {
             throw StoreError("\(path) is a version \(version) store; this runql reads versions up to \(StoreLayout.formatVersion)")
         }
-        try FileIO.makeDirectories(store.layout.temporary)
         return store
     }
 
