@@ -30,9 +30,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
-        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
-        .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore"]),
+        .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 @testable import RunStore
 
 /// Runs the built `runql` binary, as a user's shell would.
@@ -70,25 +71,4 @@ final class LockedData: @unchecked Sendable {
     func set(_ newValue: Data) { lock.withLock { data = newValue } }
     var isSet: Bool { lock.withLock { data != nil } }
     var value: Data { lock.withLock { data ?? Data() } }
-}
-
-/// A fresh directory under the system's temporary directory.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array("\(NSTemporaryDirectory())/runql-cli-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw StoreError("mkdtemp failed") }
-        path = String(cString: created)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func write(_ text: String, to name: String) throws -> String {
-        let file = "\(path)/\(name)"
-        try text.write(toFile: file, atomically: false, encoding: .utf8)
-        return file
-    }
 }

@@ -6,20 +6,6 @@ import Testing
 @Suite struct SampleStoreTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    func files(under root: String) -> [String: Data] {
-        var files: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while let relative = enumerator?.nextObject() as? String {
-            let path = "\(root)/\(relative)"
-            var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            let name = (relative as NSString).lastPathComponent
-            if isDirectory.boolValue || name.hasPrefix(".") || relative.hasPrefix("tmp/") || relative.hasPrefix("index/") { continue }
-            files[relative] = FileManager.default.contents(atPath: path)
-        }
-        return files
-    }
-
     @Test func theSampleStoreIsReproducibleFromTheGenerator() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -37,8 +23,8 @@ import Testing
         #expect(try CLI.run(["init", store]).status == 0)
         #expect(try CLI.run(["import", "jsonl", "--store", store, "\(data)/runs.jsonl", "\(data)/history.jsonl"]).status == 0)
 
-        let committed = files(under: "\(Self.repository)/Samples/store")
-        let rebuilt = files(under: store)
+        let committed = TemporaryDirectory.files(under: "\(Self.repository)/Samples/store")
+        let rebuilt = TemporaryDirectory.files(under: store)
         #expect(committed.count > 150)
         #expect(Set(committed.keys) == Set(rebuilt.keys))
         let different = committed.keys.filter { committed[$0] != rebuilt[$0] }.sorted()

@@ -77,11 +77,11 @@ import Testing
         defer { directory.remove() }
         let store = try RunStore.create(at: "\(directory.path)/store")
         _ = try importFiles(into: store, runs: Self.runs, history: Self.history, in: directory)
-        let before = try snapshot(store.root)
+        let before = TemporaryDirectory.files(under: store.root)
         let again = try importFiles(into: store, runs: Self.runs, history: Self.history, in: directory)
         #expect(again.report.runsCreated == 0 && again.report.runsUpdated == 0 && again.report.runsUnchanged == 2)
         #expect(again.report.stepsImported == 0 && again.report.stepsAlreadyStored == 5)
-        #expect(try snapshot(store.root) == before)
+        #expect(TemporaryDirectory.files(under: store.root) == before)
     }
 
     @Test func reimportingAGrownRunAddsOnlyTheNewSteps() throws {
@@ -114,18 +114,6 @@ import Testing
         let with = JSONLImporter(store: store, defaultEntity: "me", defaultProject: "fallback", warn: warnings.add)
         try with.importRuns(from: path)
         #expect(store.exists(RunLocation(entity: "me", project: "fallback", id: "r9")))
-    }
-
-    /// Every file under `root` with its content.
-    func snapshot(_ root: String) throws -> [String: Data] {
-        var files: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while let relative = enumerator?.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: "\(root)/\(relative)", isDirectory: &isDirectory)
-            if !isDirectory.boolValue { files[relative] = FileManager.default.contents(atPath: "\(root)/\(relative)") }
-        }
-        return files
     }
 }
 

@@ -1,21 +1,18 @@
 extension RunStore {
     public func readMetadata(_ location: RunLocation) throws -> RunMetadata {
         let path = layout.runFile(location, .metadata)
-        guard let bytes = try FileIO.read(path) else { throw StoreError("no run \(location) in the store at \(root)") }
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw StoreError("\(path): \(error)")
-        }
-        guard case .object(let object) = value else { throw StoreError("\(path): expected a JSON object") }
+        guard let object = try Self.readJSONObject(path) else { throw StoreError("no run \(location) in the store at \(root)") }
         return try RunMetadata(json: object, source: path)
     }
 
     /// The content of `config.json` or `summary.json`; empty when the file is missing.
     public func readObject(_ location: RunLocation, _ file: RunFile) throws -> JSONObject {
-        let path = layout.runFile(location, file)
-        guard let bytes = try FileIO.read(path) else { return [:] }
+        try Self.readJSONObject(layout.runFile(location, file)) ?? [:]
+    }
+
+    /// A file holding one JSON object; nil when the file does not exist.
+    static func readJSONObject(_ path: String) throws -> JSONObject? {
+        guard let bytes = try FileIO.read(path) else { return nil }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)

@@ -46,19 +46,13 @@ public struct RunStore: Sendable {
     /// Opens the store at `path`, checking that it is one and that this runql reads its version.
     public static func open(at path: String) throws -> RunStore {
         let store = RunStore(root: path)
-        guard let bytes = try FileIO.read(store.layout.marker) else {
+        guard let marker = try readJSONObject(store.layout.marker) else {
             if FileIO.isDirectory(path) {
                 throw StoreError("\(path) is not a runql store (it has no \(StoreLayout.markerFile)); create one with `runql init \(path)`")
             }
             throw StoreError("no runql store at \(path); create one with `runql init \(path)`, or point to one with --store PATH or $RUNQL_STORE")
         }
-        let marker: JSONValue
-        do {
-            marker = try JSONParser.parse(bytes)
-        } catch {
-            throw StoreError("\(store.layout.marker): \(error)")
-        }
-        guard marker.objectValue?["format"] == "runql-store", let version = marker.objectValue?["version"]?.integerValue else {
+        guard marker["format"] == "runql-store", let version = marker["version"]?.integerValue else {
             throw StoreError("\(store.layout.marker) does not describe a runql store")
         }
         guard version <= StoreLayout.formatVersion else {
