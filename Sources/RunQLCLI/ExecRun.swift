@@ -13,9 +13,10 @@ struct ExecRun: ParsableCommand {
         commandName: "exec",
         abstract: "Run a command as a run, recording its command line, host, user, directory, git commit, runtime and exit code.",
         discussion: """
-            The command gets RUNQL_STORE, RUNQL_RUN_ID and RUNQL_RUN (entity/project/id) in its environment,
+            The command gets RUNQL_STORE, RUNQL_RUN_ID and RUNQL_RUN (entity/project/id) in its environment, \
             so it can log to the same run: runql run log "$RUNQL_RUN" loss=0.1
-            The run ends finished on exit status 0, failed on another, killed when a signal ended it;
+
+            The run ends finished on exit status 0, failed on another, killed when a signal ended it; \
             runql exits with the command's status (128 + the signal's number after a signal).
             """
     )

@@ -14,8 +14,8 @@ struct ImportJSONL: ParsableCommand {
         commandName: "jsonl",
         abstract: "Import the interchange format: RUNS.jsonl (one object per run) and HISTORY.jsonl (one object per step).",
         discussion: """
-            Importing the same files again changes nothing; a run's history grows only by steps beyond
-            its last stored step. Malformed lines are reported as FILE:LINE: reason and skipped; the exit
+            Importing the same files again changes nothing; a run's history grows only by steps beyond \
+            its last stored step. Malformed lines are reported as FILE:LINE: reason and skipped; the exit \
             status is then 1.
             """
     )

@@ -8,8 +8,9 @@ struct RunCommand: ParsableCommand {
         abstract: "Write runs: start one, log history, set summary values, finish it, or wrap a command.",
         discussion: """
             RUN is a run id, or entity/project/id when the id alone is ambiguous.
-            KEY=VALUE: KEY is a path of nested keys separated by '.' (write '\\.' for a literal dot);
-            VALUE is read as JSON when it is valid JSON (1, 0.5, true, null, [1,2], {"a":1}, "text",
+
+            KEY=VALUE: KEY is a path of nested keys separated by '.' (write '\\.' for a literal dot); \
+            VALUE is read as JSON when it is valid JSON (1, 0.5, true, null, [1,2], {"a":1}, "text", \
             NaN) and kept as a string otherwise.
             """,
         subcommands: [
@@ -107,8 +108,8 @@ struct LogRun: ParsableCommand {
         commandName: "log",
         abstract: "Append a step to a run's history.",
         discussion: """
-            With KEY=VALUE arguments, appends one step. With '-', reads one JSON object per line from
-            stdin, each a step. A step without _step gets the run's last step plus one; steps without
+            With KEY=VALUE arguments, appends one step. With '-', reads one JSON object per line from \
+            stdin, each a step. A step without _step gets the run's last step plus one; steps without \
             _timestamp get the current time.
             """
     )
