@@ -18,6 +18,8 @@ let package = Package(
             name: "RunStore",
             dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        // The query language's front end: spans, diagnostics, tokens, lexer, AST, parser. No dependencies.
+        .target(name: "QuerySyntax"),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
         // The command line: argument parsing and the commands.
@@ -31,6 +33,7 @@ let package = Package(
         ),
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "QuerySyntaxTests", dependencies: ["QuerySyntax"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
