@@ -223,7 +223,7 @@ public indirect enum ExprKind: Sendable, Equatable {
     /// `[1, 2, 3]`
     case list([Expr])
     /// `tags[1]`: a 1-based list index
-    case subscript(Expr, index: Expr)
+    case element(Expr, index: Expr)
 }
 
 public enum Literal: Sendable, Equatable {
