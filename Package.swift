@@ -20,6 +20,10 @@ let package = Package(
         ),
         // The query language's front end: spans, diagnostics, tokens, lexer, AST, parser. No dependencies.
         .target(name: "QuerySyntax"),
+        // The columnar index: values, typed columns with validity bitmaps, the runs and history tables.
+        .target(name: "ColumnIndex", dependencies: ["RunStore"]),
+        // Binder, plans, operators and functions: RunQL text in, results out.
+        .target(name: "QueryEngine", dependencies: ["QuerySyntax", "ColumnIndex", "RunStore"]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
         // The command line: argument parsing and the commands.

@@ -1,0 +1,284 @@
+/// A column of values: typed, unboxed storage plus a validity bitmap (nil when every row is valid).
+///
+/// Kernels switch on `storage` once per column and loop over the typed array; `value(at:)` is
+/// the row-at-a-time path for everything else.
+public struct Column: Sendable {
+    public enum Storage: Sendable {
+        case bool(ContiguousArray<Bool>)
+        case int(ContiguousArray<Int64>)
+        case double(ContiguousArray<Double>)
+        case string(ContiguousArray<String>)
+        /// Dictionary-encoded strings: each row a code into `dictionary`.
+        case dictionary(codes: ContiguousArray<UInt32>, dictionary: StringDictionary)
+        /// Microseconds since the epoch.
+        case timestamp(ContiguousArray<Int64>)
+        /// Anything else, each value with its own type: mixed-type keys, lists, objects, intervals.
+        case values(ContiguousArray<Value>)
+    }
+
+    public var storage: Storage
+    /// Which rows hold a value; nil means all of them.
+    public var validity: Bitmap?
+    public var type: DataType
+
+    public init(storage: Storage, validity: Bitmap? = nil, type: DataType) {
+        self.storage = storage
+        self.validity = validity
+        self.type = type
+    }
+
+    public var count: Int {
+        switch storage {
+        case .bool(let values): return values.count
+        case .int(let values): return values.count
+        case .double(let values): return values.count
+        case .string(let values): return values.count
+        case .dictionary(let codes, _): return codes.count
+        case .timestamp(let values): return values.count
+        case .values(let values): return values.count
+        }
+    }
+
+    @inline(__always)
+    public func isValid(_ rowIndex: Int) -> Bool {
+        validity?[rowIndex] ?? true
+    }
+
+    public func value(at rowIndex: Int) -> Value {
+        guard isValid(rowIndex) else { return .null }
+        switch storage {
+        case .bool(let values): return .bool(values[rowIndex])
+        case .int(let values): return .int(values[rowIndex])
+        case .double(let values): return .double(values[rowIndex])
+        case .string(let values): return .string(values[rowIndex])
+        case .dictionary(let codes, let dictionary): return .string(dictionary.strings[Int(codes[rowIndex])])
+        case .timestamp(let values): return .timestamp(values[rowIndex])
+        case .values(let values): return values[rowIndex]
+        }
+    }
+
+    /// A column holding `values`, stored in the narrowest form that keeps every value's type.
+    public static func from(_ values: some Collection<Value>, type declared: DataType? = nil) -> Column {
+        var builder = ColumnBuilder(capacity: values.count)
+        for value in values { builder.append(value) }
+        var column = builder.finish()
+        if let declared, declared != .null, column.type == .null { column.type = declared }
+        return column
+    }
+
+    /// A column of `count` copies of `value`.
+    public static func constant(_ value: Value, count: Int) -> Column {
+        from(repeatElement(value, count: count))
+    }
+
+    /// The rows at `indices`, in that order (a gather).
+    public func gather(_ indices: some Collection<Int>) -> Column {
+        var newValidity: Bitmap?
+        if let validity {
+            var gathered = Bitmap(count: indices.count, value: true)
+            for (position, rowIndex) in indices.enumerated() where !validity[rowIndex] { gathered[position] = false }
+            newValidity = gathered
+        }
+        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
+            var result = ContiguousArray<Element>()
+            result.reserveCapacity(indices.count)
+            for rowIndex in indices { result.append(array[rowIndex]) }
+            return result
+        }
+        let newStorage: Storage
+        switch storage {
+        case .bool(let values): newStorage = .bool(take(values))
+        case .int(let values): newStorage = .int(take(values))
+        case .double(let values): newStorage = .double(take(values))
+        case .string(let values): newStorage = .string(take(values))
+        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
+        case .timestamp(let values): newStorage = .timestamp(take(values))
+        case .values(let values): newStorage = .values(take(values))
+        }
+        return Column(storage: newStorage, validity: newValidity, type: type)
+    }
+
+    /// Rows of `indices` where nil stands for a NULL row (the unmatched side of a LEFT JOIN).
+    public func gather(optional indices: [Int?]) -> Column {
+        Column.from(indices.map { $0.map(value(at:)) ?? .null }, type: type)
+    }
+
+    /// All rows as values.
+    public var values: [Value] { (0..<count).map(value(at:)) }
+
+    /// This column followed by `other`.
+    public func appending(_ other: Column) -> Column {
+        Column.from(values + other.values, type: type.unified(with: other.type))
+    }
+}
+
+/// Strings by code, for dictionary-encoded columns.
+public final class StringDictionary: Sendable {
+    public let strings: [String]
+
+    public init(_ strings: [String]) {
+        self.strings = strings
+    }
+}
+
+/// One bit per row.
+public struct Bitmap: Sendable, Equatable {
+    private var words: ContiguousArray<UInt64>
+    public private(set) var count: Int
+
+    public init(count: Int, value: Bool) {
+        self.count = count
+        words = ContiguousArray(repeating: value ? ~0 : 0, count: (count + 63) / 64)
+    }
+
+    public subscript(index: Int) -> Bool {
+        @inline(__always) get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
+        set {
+            if newValue {
+                words[index >> 6] |= 1 << UInt64(index & 63)
+            } else {
+                words[index >> 6] &= ~(1 << UInt64(index & 63))
+            }
+        }
+    }
+
+    public mutating func append(_ value: Bool) {
+        if count % 64 == 0 { words.append(0) }
+        count += 1
+        self[count - 1] = value
+    }
+}
+
+/// Builds a column value by value, keeping a typed array while all values share a type and
+/// falling back to `Value`s (each keeping its type) when they do not.
+public struct ColumnBuilder {
+    private enum Kind { case empty, bool, int, double, string, timestamp, values }
+
+    private var kind = Kind.empty
+    private var bools = ContiguousArray<Bool>()
+    private var ints = ContiguousArray<Int64>()
+    private var doubles = ContiguousArray<Double>()
+    private var strings = ContiguousArray<String>()
+    private var others = ContiguousArray<Value>()
+    private var validity = Bitmap(count: 0, value: true)
+    private var hasNull = false
+    private var listElementType: DataType = .null
+    private var onlyLists = true
+    private var onlyObjects = true
+    private var onlyIntervals = true
+
+    public init(capacity: Int = 0) {}
+
+    public var count: Int { validity.count }
+
+    public mutating func append(_ value: Value) {
+        let rowIndex = validity.count
+        validity.append(!value.isNull)
+        if value.isNull { hasNull = true }
+        switch (kind, value) {
+        case (.empty, .null): return
+        case (.empty, _): start(with: value, nulls: rowIndex)
+        case (.bool, .bool(let flag)): bools.append(flag)
+        case (.bool, .null): bools.append(false)
+        case (.int, .int(let integer)), (.timestamp, .timestamp(let integer)): ints.append(integer)
+        case (.int, .null), (.timestamp, .null): ints.append(0)
+        case (.double, .double(let number)): doubles.append(number)
+        case (.double, .null): doubles.append(0)
+        case (.string, .string(let text)): strings.append(text)
+        case (.string, .null): strings.append("")
+        case (.values, _):
+            track(value)
+            others.append(value)
+        default:
+            // A second type: keep every value as itself from now on.
+            var all = ContiguousArray<Value>()
+            all.reserveCapacity(rowIndex + 1)
+            for earlier in 0..<rowIndex { all.append(existing(earlier)) }
+            all.append(value)
+            others = all
+            bools = []
+            ints = []
+            doubles = []
+            strings = []
+            kind = .values
+            onlyLists = false
+            onlyObjects = false
+            onlyIntervals = false
+        }
+    }
+
+    private mutating func track(_ value: Value) {
+        switch value {
+        case .null: break
+        case .list(let elements):
+            onlyObjects = false
+            onlyIntervals = false
+            listElementType = elements.reduce(listElementType) { $0.unified(with: .of($1)) }
+        case .object:
+            onlyLists = false
+            onlyIntervals = false
+        case .interval:
+            onlyLists = false
+            onlyObjects = false
+        default:
+            onlyLists = false
+            onlyObjects = false
+            onlyIntervals = false
+        }
+    }
+
+    private mutating func start(with value: Value, nulls: Int) {
+        switch value {
+        case .bool(let flag):
+            kind = .bool
+            bools = ContiguousArray(repeating: false, count: nulls)
+            bools.append(flag)
+        case .int(let integer), .timestamp(let integer):
+            if case .int = value { kind = .int } else { kind = .timestamp }
+            ints = ContiguousArray(repeating: 0, count: nulls)
+            ints.append(integer)
+        case .double(let number):
+            kind = .double
+            doubles = ContiguousArray(repeating: 0, count: nulls)
+            doubles.append(number)
+        case .string(let text):
+            kind = .string
+            strings = ContiguousArray(repeating: "", count: nulls)
+            strings.append(text)
+        default:
+            kind = .values
+            track(value)
+            others = ContiguousArray(repeating: .null, count: nulls)
+            others.append(value)
+        }
+    }
+
+    private func existing(_ rowIndex: Int) -> Value {
+        guard validity[rowIndex] else { return .null }
+        switch kind {
+        case .empty: return .null
+        case .bool: return .bool(bools[rowIndex])
+        case .int: return .int(ints[rowIndex])
+        case .timestamp: return .timestamp(ints[rowIndex])
+        case .double: return .double(doubles[rowIndex])
+        case .string: return .string(strings[rowIndex])
+        case .values: return others[rowIndex]
+        }
+    }
+
+    public func finish() -> Column {
+        let finalValidity = hasNull ? validity : nil
+        switch kind {
+        case .empty:
+            return Column(storage: .values(ContiguousArray(repeating: .null, count: validity.count)), validity: nil, type: .null)
+        case .bool: return Column(storage: .bool(bools), validity: finalValidity, type: .boolean)
+        case .int: return Column(storage: .int(ints), validity: finalValidity, type: .bigint)
+        case .timestamp: return Column(storage: .timestamp(ints), validity: finalValidity, type: .timestamp)
+        case .double: return Column(storage: .double(doubles), validity: finalValidity, type: .double)
+        case .string: return Column(storage: .string(strings), validity: finalValidity, type: .varchar)
+        case .values:
+            let type: DataType = onlyLists ? .list(listElementType) : onlyObjects ? .object : onlyIntervals ? .interval : .any
+            return Column(storage: .values(others), validity: finalValidity, type: type)
+        }
+    }
+}

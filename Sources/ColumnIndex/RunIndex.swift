@@ -1,0 +1,237 @@
+import RunStore
+
+/// The columnar index of a store: the `runs` and `history` tables, typed and in memory.
+///
+/// ```
+/// store ──RunIndex.build──▶ RunsTable (one row per run)  ─┐
+///                           HistoryTable (one row per step, ├──▶ the query engine's scans
+///                           each run's rows contiguous)   ─┘
+/// ```
+/// Built-in columns are typed columns; config and summary keys are extracted on demand by path
+/// (`configColumn(["model", "arch"])`); history metrics are one column per key.
+public final class RunIndex: Sendable {
+    public let runs: RunsTable
+    public let history: HistoryTable
+    /// Lines that could not be read (torn or malformed history lines, unreadable runs), as `path:line: reason`.
+    public let warnings: [String]
+
+    public init(runs: RunsTable, history: HistoryTable, warnings: [String]) {
+        self.runs = runs
+        self.history = history
+        self.warnings = warnings
+    }
+
+    /// Reads every run of the store.
+    public static func build(from store: RunStore) -> RunIndex {
+        var warnings: [String] = []
+        var metadata: [RunMetadata] = []
+        var configs: [JSONObject] = []
+        var summaries: [JSONObject] = []
+        var history = HistoryTable.Builder()
+        for location in store.runLocations() {
+            do {
+                let run = try store.readMetadata(location)
+                let config = try store.readObject(location, .config)
+                let log = try store.readHistory(location)
+                warnings.append(contentsOf: log.warnings)
+                let summary = try store.effectiveSummary(location, history: log)
+                history.add(run: metadata.count, steps: log.steps)
+                metadata.append(run)
+                configs.append(config)
+                summaries.append(summary)
+            } catch {
+                warnings.append("\(error); run \(location) skipped")
+            }
+        }
+        let runs = RunsTable(metadata: metadata, configs: configs, summaries: summaries)
+        return RunIndex(runs: runs, history: history.finish(runIDs: runs.ids), warnings: warnings)
+    }
+}
+
+/// Keys of a nested section (config, summary or history) with how many runs hold each and as which types.
+public struct KeyCatalog: Sendable {
+    public struct Entry: Sendable {
+        /// The path of nested keys (`["model", "arch"]`); history keys are a single element.
+        public var path: [String]
+        /// How many runs hold it.
+        public var runs: Int
+        /// How many runs hold it as each type (`float`, `int`, `string`, `bool`, `list`, `object`, `null`).
+        public var types: [String: Int]
+        /// Whether some run holds an object here (its keys are entries of their own).
+        public var isObject: Bool { types["object"] != nil }
+    }
+
+    public private(set) var entries: [Entry] = []
+    private var positions: [[String]: Int] = [:]
+
+    public init() {}
+
+    /// Records the keys of one run's object, nested objects included.
+    mutating func add(_ object: JSONObject, prefix: [String] = []) {
+        for (key, value) in object {
+            let path = prefix + [key]
+            record(path, typeName: value.typeName)
+            if case .object(let inner) = value { add(inner, prefix: path) }
+        }
+    }
+
+    mutating func record(_ path: [String], typeName: String) {
+        record(path, typeNames: [typeName])
+    }
+
+    /// Records that one run holds `path` with values of these types.
+    mutating func record(_ path: [String], typeNames: Set<String>) {
+        let position = positions[path] ?? {
+            positions[path] = entries.count
+            entries.append(Entry(path: path, runs: 0, types: [:]))
+            return entries.count - 1
+        }()
+        entries[position].runs += 1
+        for typeName in typeNames { entries[position].types[typeName, default: 0] += 1 }
+    }
+
+    public func entry(_ path: [String]) -> Entry? {
+        positions[path].map { entries[$0] }
+    }
+
+    /// Entries sorted by path, for listings.
+    public var sorted: [Entry] {
+        entries.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+    }
+}
+
+/// One row per run.
+public struct RunsTable: Sendable {
+    public let count: Int
+    public let ids: [String]
+    /// The built-in columns in `SELECT *` order.
+    public let builtins: [(name: String, column: Column)]
+    public let configs: [JSONObject]
+    public let summaries: [JSONObject]
+    public let configKeys: KeyCatalog
+    public let summaryKeys: KeyCatalog
+
+    init(metadata: [RunMetadata], configs: [JSONObject], summaries: [JSONObject]) {
+        count = metadata.count
+        ids = metadata.map(\.id)
+        self.configs = configs
+        self.summaries = summaries
+        func strings(_ values: [String?]) -> Column { Column.from(values.map { $0.map(Value.string) ?? .null }, type: .varchar) }
+        func timestamps(_ values: [Double?]) -> Column {
+            Column.from(values.map { $0.map { Value.timestamp(Int64(($0 * 1e6).rounded())) } ?? .null }, type: .timestamp)
+        }
+        builtins = [
+            ("id", strings(metadata.map(\.id))),
+            ("name", strings(metadata.map(\.name))),
+            ("entity", strings(metadata.map(\.entity))),
+            ("project", strings(metadata.map(\.project))),
+            ("state", strings(metadata.map(\.state.rawValue))),
+            ("group", strings(metadata.map(\.group))),
+            ("job_type", strings(metadata.map(\.jobType))),
+            ("tags", Column.from(metadata.map { .list($0.tags.map(Value.string)) }, type: .list(.varchar))),
+            ("notes", strings(metadata.map(\.notes))),
+            ("user", strings(metadata.map(\.user))),
+            ("host", strings(metadata.map(\.host))),
+            ("created_at", timestamps(metadata.map(\.createdAt))),
+            ("updated_at", timestamps(metadata.map(\.updatedAt))),
+            ("runtime", Column.from(metadata.map { $0.runtime.map(Value.double) ?? .null }, type: .double)),
+            ("exit_code", Column.from(metadata.map { $0.exitCode.map(Value.int) ?? .null }, type: .bigint)),
+            ("git_commit", strings(metadata.map(\.gitCommit))),
+            ("command", Column.from(metadata.map { $0.command.map { .list($0.map(Value.string)) } ?? .null }, type: .list(.varchar))),
+            ("cwd", strings(metadata.map(\.workingDirectory))),
+            ("config", Column.from(configs.map { Value.object($0) }, type: .object)),
+            ("summary", Column.from(summaries.map { Value.object($0) }, type: .object)),
+        ].map { (name: $0.0, column: Self.dictionaryEncoded($0.1)) }
+        var configKeys = KeyCatalog()
+        for config in configs { configKeys.add(config) }
+        self.configKeys = configKeys
+        var summaryKeys = KeyCatalog()
+        for summary in summaries { summaryKeys.add(summary) }
+        self.summaryKeys = summaryKeys
+    }
+
+    public func builtin(_ name: String) -> Column? {
+        builtins.first { $0.name == name }?.column
+    }
+
+    /// The values at a key path of every run's config (NULL where a run lacks it).
+    public func configColumn(_ path: [String]) -> Column {
+        Column.from(configs.map { $0.value(at: path).map(Value.init) ?? .null })
+    }
+
+    /// The values at a key path of every run's summary (NULL where a run lacks it).
+    public func summaryColumn(_ path: [String]) -> Column {
+        Column.from(summaries.map { $0.value(at: path).map(Value.init) ?? .null })
+    }
+
+    /// Strings that repeat are stored once.
+    static func dictionaryEncoded(_ column: Column) -> Column {
+        guard case .string(let strings) = column.storage else { return column }
+        var codes = ContiguousArray<UInt32>()
+        codes.reserveCapacity(strings.count)
+        var positions: [String: UInt32] = [:]
+        var dictionary: [String] = []
+        for string in strings {
+            if let code = positions[string] {
+                codes.append(code)
+            } else {
+                let code = UInt32(dictionary.count)
+                positions[string] = code
+                dictionary.append(string)
+                codes.append(code)
+            }
+        }
+        return Column(storage: .dictionary(codes: codes, dictionary: StringDictionary(dictionary)), validity: column.validity, type: .varchar)
+    }
+}
+
+/// One row per logged step; the rows of a run are contiguous and in log order.
+public struct HistoryTable: Sendable {
+    public let count: Int
+    /// For each row, the row of its run in `RunsTable`.
+    public let runRows: ContiguousArray<Int32>
+    /// The built-in columns (`run_id`, `_step`, `_timestamp`, `_runtime`) then one per metric, in first-logged order.
+    public let columns: [(name: String, column: Column)]
+    public let keys: KeyCatalog
+
+    public func column(_ name: String) -> Column? {
+        columns.first { $0.name == name }?.column
+    }
+
+    struct Builder {
+        var runRows = ContiguousArray<Int32>()
+        var builders: [String: ColumnBuilder] = [:]
+        var order: [String] = ["_step", "_timestamp", "_runtime"]
+        var keys = KeyCatalog()
+
+        mutating func add(run: Int, steps: [JSONObject]) {
+            var seen: [String: Set<String>] = [:]
+            for step in steps {
+                let rowIndex = runRows.count
+                runRows.append(Int32(run))
+                for (key, value) in step {
+                    var builder = builders.removeValue(forKey: key) ?? ColumnBuilder()
+                    if builder.count == 0, !order.contains(key) { order.append(key) }
+                    while builder.count < rowIndex { builder.append(.null) }
+                    builder.append(Value(value))
+                    builders[key] = builder
+                    if !key.hasPrefix("_") { seen[key, default: []].insert(value.typeName) }
+                }
+            }
+            for (key, typeNames) in seen { keys.record([key], typeNames: typeNames) }
+        }
+
+        func finish(runIDs: [String]) -> HistoryTable {
+            let total = runRows.count
+            var columns: [(name: String, column: Column)] = [
+                ("run_id", RunsTable.dictionaryEncoded(Column.from(runRows.map { Value.string(runIDs[Int($0)]) }, type: .varchar)))
+            ]
+            for key in order {
+                var builder = builders[key] ?? ColumnBuilder()
+                while builder.count < total { builder.append(.null) }
+                columns.append((key, builder.finish()))
+            }
+            return HistoryTable(count: total, runRows: runRows, columns: columns, keys: keys)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ColumnIndex
+import QuerySyntax
+import RunStore
+
+/// The query engine: RunQL text in, results out.
+///
+/// ```
+/// text ──Parser──▶ [Statement] ──Binder(index)──▶ LogicalPlan ──Executor──▶ QueryResult
+/// ```
+public final class Engine {
+    public let index: RunIndex
+
+    public init(index: RunIndex) {
+        self.index = index
+    }
+
+    /// Opens the store and indexes it.
+    public convenience init(store: RunStore) {
+        self.init(index: RunIndex.build(from: store))
+    }
+
+    /// The statements of a script, or the first syntax error.
+    public func parse(_ source: String) throws -> [Statement] {
+        try Parser.parse(source)
+    }
+
+    /// Runs one statement of `source` (the text it was parsed from, for result names and errors).
+    public func execute(_ statement: Statement, source: String, isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> QueryResult {
+        let executor = Executor(index: index, isCancelled: isCancelled)
+        switch statement {
+        case .query(let query):
+            let bound = try Binder(index: index, source: source).bind(query, outer: nil)
+            let relation = try executor.execute(bound.plan)
+            return QueryResult(names: bound.names, columns: relation.columns, rowCount: relation.count)
+        case .explain(let query, _):
+            let bound = try Binder(index: index, source: source).bind(query, outer: nil)
+            let lines = Explain.render(bound.plan)
+            return QueryResult(names: ["explain"], columns: [Column.from(lines.map(Value.string), type: .varchar)], rowCount: lines.count)
+        case .showTables:
+            let tables = ["history", "runs"]
+            return QueryResult(names: ["name"], columns: [Column.from(tables.map(Value.string), type: .varchar)], rowCount: tables.count)
+        case .describe(let name, _):
+            return try describe(name)
+        case .showKeys(let section, _):
+            return try showKeys(section)
+        }
+    }
+
+    /// Parses and runs every statement of `source`, returning the last result.
+    @discardableResult
+    public func run(_ source: String) throws -> QueryResult {
+        var last = QueryResult(names: [], columns: [], rowCount: 0)
+        for statement in try parse(source) { last = try execute(statement, source: source) }
+        return last
+    }
+
+    private func describe(_ name: Name) throws -> QueryResult {
+        var rows: [(String, String)] = []
+        switch name.text.lowercased() {
+        case "runs":
+            for (column, values) in index.runs.builtins { rows.append((column, values.type.description)) }
+        case "history":
+            for (column, values) in index.history.columns { rows.append((column, values.type.description)) }
+            rows.append(("run.*", "the columns of the step's run"))
+        default:
+            throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
+                             candidates: Suggest.candidates(for: name.text, among: ["runs", "history"]))
+        }
+        return QueryResult(
+            names: ["column_name", "column_type"],
+            columns: [Column.from(rows.map { Value.string($0.0) }, type: .varchar), Column.from(rows.map { Value.string($0.1) }, type: .varchar)],
+            rowCount: rows.count)
+    }
+
+    private func showKeys(_ section: Name?) throws -> QueryResult {
+        let sections: [(String, KeyCatalog)] = [("config", index.runs.configKeys), ("summary", index.runs.summaryKeys), ("history", index.history.keys)]
+        let chosen: [(String, KeyCatalog)]
+        if let section {
+            chosen = sections.filter { $0.0 == section.text.lowercased() }
+            if chosen.isEmpty {
+                throw Diagnostic(.parser, "SHOW KEYS takes config, summary or history, not \(section.text)", at: section.span)
+            }
+        } else {
+            chosen = sections
+        }
+        var rows: [[Value]] = []
+        for (name, catalog) in chosen {
+            for entry in catalog.sorted {
+                let types = entry.types.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                rows.append([.string(name), .string(entry.path.map(Binder.quoteIfNeeded).joined(separator: ".")), .int(Int64(entry.runs)), .string(types)])
+            }
+        }
+        let names = ["section", "key", "runs", "types"]
+        let columns = names.indices.map { columnIndex in Column.from(rows.map { $0[columnIndex] }) }
+        return QueryResult(names: names, columns: columns, rowCount: rows.count)
+    }
+}
+
+/// A result: named columns of equal length.
+public struct QueryResult: Sendable {
+    public let names: [String]
+    public let columns: [Column]
+    public let rowCount: Int
+
+    public init(names: [String], columns: [Column], rowCount: Int) {
+        self.names = names
+        self.columns = columns
+        self.rowCount = rowCount
+    }
+
+    public func value(row: Int, column: Int) -> Value {
+        columns[column].value(at: row)
+    }
+}

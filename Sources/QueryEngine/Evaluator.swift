@@ -1,0 +1,281 @@
+import ColumnIndex
+import QuerySyntax
+
+/// Evaluates bound expressions over a relation, a column at a time.
+///
+/// `rows` selects the rows to evaluate (nil: all of them); the result has one value per selected
+/// row. CASE, COALESCE-like branches evaluate only on the rows that reach them, so an error in a
+/// branch no row takes is never raised. Comparisons and arithmetic on typed numeric columns run as
+/// typed loops; everything else goes row by row through `Value`.
+struct Evaluator {
+    let executor: Executor
+
+    func evaluate(_ expression: BoundExpr, _ relation: Relation, rows: [Int]? = nil) throws -> Column {
+        let count = rows?.count ?? relation.count
+        switch expression {
+        case .column(let slot):
+            let column = relation.columns[slot.index]
+            return rows.map { column.gather($0) } ?? column
+        case .literal(let value):
+            return Column.constant(value, count: count)
+        case .call(let function, let arguments, let span):
+            let columns = try arguments.map { try evaluate($0, relation, rows: rows) }
+            if let fast = Kernels.binary(function.name, columns) { return fast }
+            var builder = ColumnBuilder(capacity: count)
+            var values = [Value](repeating: .null, count: columns.count)
+            for rowIndex in 0..<count {
+                var hasNull = false
+                for (argumentIndex, column) in columns.enumerated() {
+                    let value = column.value(at: rowIndex)
+                    if value.isNull { hasNull = true }
+                    values[argumentIndex] = value
+                }
+                if hasNull && function.propagatesNull {
+                    builder.append(.null)
+                    continue
+                }
+                do {
+                    builder.append(try function.evaluate(values))
+                } catch {
+                    throw Diagnostic(error.phase, error.message, at: span)
+                }
+            }
+            return builder.finish()
+        case .and(let terms):
+            return try logical(terms, relation, rows: rows, isAnd: true)
+        case .or(let terms):
+            return try logical(terms, relation, rows: rows, isAnd: false)
+        case .not(let inner):
+            let column = try evaluate(inner, relation, rows: rows)
+            return try mapRows(column) { value throws(Diagnostic) in
+                switch value {
+                case .null: return .null
+                case .bool(let flag): return .bool(!flag)
+                default: throw Diagnostic(.binder, "NOT expects a boolean, not \(DataType.of(value))")
+                }
+            }
+        case .isNull(let inner, let negated):
+            let column = try evaluate(inner, relation, rows: rows)
+            return Column.from((0..<count).map { Value.bool(column.isValid($0) == negated) }, type: .boolean)
+        case .caseWhen(let branches, let otherwise):
+            var results = [Value](repeating: .null, count: count)
+            var remaining = Array(0..<count)
+            let base = rows
+            for branch in branches where !remaining.isEmpty {
+                let selected = base.map { all in remaining.map { all[$0] } } ?? remaining
+                let condition = try evaluate(branch.condition, relation, rows: selected)
+                var taken: [Int] = []
+                var notTaken: [Int] = []
+                for (position, resultIndex) in remaining.enumerated() {
+                    if case .bool(true) = condition.value(at: position) { taken.append(resultIndex) } else { notTaken.append(resultIndex) }
+                }
+                if !taken.isEmpty {
+                    let takenRows = base.map { all in taken.map { all[$0] } } ?? taken
+                    let values = try evaluate(branch.result, relation, rows: takenRows)
+                    for (position, resultIndex) in taken.enumerated() { results[resultIndex] = values.value(at: position) }
+                }
+                remaining = notTaken
+            }
+            if let otherwise, !remaining.isEmpty {
+                let selected = base.map { all in remaining.map { all[$0] } } ?? remaining
+                let values = try evaluate(otherwise, relation, rows: selected)
+                for (position, resultIndex) in remaining.enumerated() { results[resultIndex] = values.value(at: position) }
+            }
+            return Column.from(results)
+        case .cast(let inner, let type, let isTry, let span):
+            let column = try evaluate(inner, relation, rows: rows)
+            return try mapRows(column, type: type) { value throws(Diagnostic) in
+                if let converted = Cast.convert(value, to: type) { return converted }
+                if isTry { return .null }
+                throw Diagnostic(.conversion, "Could not convert \(DataType.of(value)) '\(Render.text(value))' to \(type)", at: span)
+            }
+        case .inList(let inner, let list, let negated):
+            let column = try evaluate(inner, relation, rows: rows)
+            let options = try list.map { try evaluate($0, relation, rows: rows) }
+            return Column.from((0..<count).map { rowIndex in
+                membership(column.value(at: rowIndex), options.map { $0.value(at: rowIndex) }, negated: negated)
+            }, type: .boolean)
+        case .like(let inner, let pattern, let escape, let caseInsensitive, let negated, let span):
+            let subjects = try evaluate(inner, relation, rows: rows)
+            let patterns = try evaluate(pattern, relation, rows: rows)
+            let escapes = try escape.map { try evaluate($0, relation, rows: rows) }
+            var builder = ColumnBuilder(capacity: count)
+            for rowIndex in 0..<count {
+                let subject = subjects.value(at: rowIndex)
+                let patternValue = patterns.value(at: rowIndex)
+                if subject.isNull || patternValue.isNull {
+                    builder.append(.null)
+                    continue
+                }
+                guard case .string(let patternText) = patternValue else {
+                    throw Diagnostic(.binder, "LIKE expects a string pattern, not \(DataType.of(patternValue))", at: span)
+                }
+                guard case .string(let text) = subject else {
+                    // A number in a mixed-type key is not comparable with a pattern: NULL, as comparisons are.
+                    builder.append(.null)
+                    continue
+                }
+                var escapeCharacter: Character?
+                if let escapes {
+                    guard case .string(let escapeText) = escapes.value(at: rowIndex), escapeText.count <= 1 else {
+                        throw Diagnostic(.invalidInput, "the ESCAPE of LIKE must be a single character", at: span)
+                    }
+                    escapeCharacter = escapeText.first
+                }
+                let matches = Patterns.like(text, patternText, escape: escapeCharacter, caseInsensitive: caseInsensitive)
+                builder.append(.bool(matches != negated))
+            }
+            return builder.finish()
+        case .scalarSubquery(let subquery, let span):
+            let result = try executor.run(subquery)
+            guard result.columns.count == 1 else {
+                throw Diagnostic(.binder, "a scalar subquery must return one column, not \(result.columns.count)", at: span)
+            }
+            if result.count > 1 {
+                throw Diagnostic(.invalidInput, "more than one row returned by a subquery used as an expression", at: span)
+            }
+            return Column.constant(result.count == 0 ? .null : result.columns[0].value(at: 0), count: count)
+        case .inSubquery(let inner, let subquery, let negated):
+            let result = try executor.run(subquery)
+            guard result.columns.count == 1 else {
+                throw Diagnostic(.binder, "a subquery after IN must return one column, not \(result.columns.count)")
+            }
+            let options = result.columns[0].values
+            var set: Set<Value> = []
+            var hasNull = false
+            for option in options {
+                if option.isNull { hasNull = true } else { set.insert(option) }
+            }
+            let column = try evaluate(inner, relation, rows: rows)
+            return Column.from((0..<count).map { rowIndex -> Value in
+                let value = column.value(at: rowIndex)
+                if value.isNull { return .null }
+                if set.contains(value) { return .bool(!negated) }
+                return hasNull ? .null : .bool(negated)
+            }, type: .boolean)
+        case .exists(let subquery, let negated):
+            let result = try executor.run(subquery)
+            return Column.constant(.bool((result.count > 0) != negated), count: count)
+        }
+    }
+
+    /// `x IN (a, b, c)`: true when one equals, NULL when none does but one is NULL, else false.
+    private func membership(_ value: Value, _ options: [Value], negated: Bool) -> Value {
+        if value.isNull { return .null }
+        var sawNull = false
+        for option in options {
+            switch ValueOrder.compare(value, option) {
+            case .equal?: return .bool(!negated)
+            case nil: if option.isNull { sawNull = true }
+            default: break
+            }
+        }
+        return sawNull ? .null : .bool(negated)
+    }
+
+    /// Three-valued AND/OR; later terms are evaluated only on rows the earlier ones left undecided.
+    private func logical(_ terms: [BoundExpr], _ relation: Relation, rows: [Int]?, isAnd: Bool) throws -> Column {
+        let count = rows?.count ?? relation.count
+        var results = [Value](repeating: .bool(isAnd), count: count)
+        var undecided = Array(0..<count)
+        for term in terms where !undecided.isEmpty {
+            let selected = rows.map { all in undecided.map { all[$0] } } ?? undecided
+            let column = try evaluate(term, relation, rows: selected)
+            var stillUndecided: [Int] = []
+            for (position, resultIndex) in undecided.enumerated() {
+                switch column.value(at: position) {
+                case .bool(let flag):
+                    if flag != isAnd {
+                        results[resultIndex] = .bool(flag)
+                    } else {
+                        stillUndecided.append(resultIndex)
+                    }
+                case .null:
+                    results[resultIndex] = .null
+                    stillUndecided.append(resultIndex)
+                case let other:
+                    throw Diagnostic(.binder, "\(isAnd ? "AND" : "OR") expects booleans, not \(DataType.of(other))")
+                }
+            }
+            undecided = stillUndecided
+        }
+        return Column.from(results, type: .boolean)
+    }
+
+    private func mapRows(_ column: Column, type: DataType? = nil, _ transform: (Value) throws(Diagnostic) -> Value) throws -> Column {
+        var builder = ColumnBuilder(capacity: column.count)
+        for rowIndex in 0..<column.count {
+            let value = column.value(at: rowIndex)
+            builder.append(value.isNull ? .null : try transform(value))
+        }
+        var result = builder.finish()
+        if let type, result.type == .null { result.type = type }
+        return result
+    }
+
+    /// The rows where a predicate is true.
+    func selection(_ predicate: BoundExpr, _ relation: Relation) throws -> [Int] {
+        let column = try evaluate(predicate, relation)
+        if case .bool(let flags) = column.storage {
+            var rows: [Int] = []
+            for rowIndex in 0..<flags.count where flags[rowIndex] && column.isValid(rowIndex) { rows.append(rowIndex) }
+            return rows
+        }
+        var rows: [Int] = []
+        for rowIndex in 0..<column.count {
+            switch column.value(at: rowIndex) {
+            case .bool(true): rows.append(rowIndex)
+            case .bool(false), .null: continue
+            case let other: throw Diagnostic(.binder, "a condition must be a boolean, not \(DataType.of(other))")
+            }
+        }
+        return rows
+    }
+}
+
+/// Typed loops for the commonest operators on plain numeric columns.
+enum Kernels {
+    static func binary(_ name: String, _ columns: [Column]) -> Column? {
+        guard columns.count == 2 else { return nil }
+        switch (columns[0].storage, columns[1].storage) {
+        case let (.double(left), .double(right)):
+            return doubles(name, left, right, validity: combine(columns[0].validity, columns[1].validity))
+        default:
+            return nil
+        }
+    }
+
+    private static func combine(_ a: Bitmap?, _ b: Bitmap?) -> Bitmap? {
+        guard let a else { return b }
+        guard let b else { return a }
+        var result = a
+        for rowIndex in 0..<a.count where !b[rowIndex] { result[rowIndex] = false }
+        return result
+    }
+
+    private static func doubles(_ name: String, _ left: ContiguousArray<Double>, _ right: ContiguousArray<Double>, validity: Bitmap?) -> Column? {
+        func compare(_ test: (Double, Double) -> Bool) -> Column {
+            var flags = ContiguousArray<Bool>(repeating: false, count: left.count)
+            for rowIndex in 0..<left.count { flags[rowIndex] = test(left[rowIndex], right[rowIndex]) }
+            return Column(storage: .bool(flags), validity: validity, type: .boolean)
+        }
+        func arithmetic(_ operation: (Double, Double) -> Double) -> Column {
+            var values = ContiguousArray<Double>(repeating: 0, count: left.count)
+            for rowIndex in 0..<left.count { values[rowIndex] = operation(left[rowIndex], right[rowIndex]) }
+            return Column(storage: .double(values), validity: validity, type: .double)
+        }
+        switch name {
+        // IEEE comparisons already give our NaN rule for < <= > >=; = treats NaN as equal to NaN.
+        case "<": return compare(<)
+        case "<=": return compare(<=)
+        case ">": return compare(>)
+        case ">=": return compare(>=)
+        case "=": return compare { $0 == $1 || ($0.isNaN && $1.isNaN) }
+        case "<>": return compare { !($0 == $1 || ($0.isNaN && $1.isNaN)) }
+        case "+": return arithmetic(+)
+        case "-": return arithmetic(-)
+        case "*": return arithmetic(*)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import ColumnIndex
+import QuerySyntax
+
+/// Runs logical plans over the index, materialising each operator's output.
+final class Executor {
+    let index: RunIndex
+    /// Checked between operators and in long loops; set from another thread to cancel.
+    let isCancelled: @Sendable () -> Bool
+
+    init(index: RunIndex, isCancelled: @escaping @Sendable () -> Bool = { false }) {
+        self.index = index
+        self.isCancelled = isCancelled
+    }
+
+    var evaluator: Evaluator { Evaluator(executor: self) }
+
+    func run(_ subquery: SubqueryPlan) throws -> Relation {
+        if let result = subquery.result { return result }
+        let result = try execute(subquery.plan)
+        subquery.result = result
+        return result
+    }
+
+    func execute(_ plan: LogicalPlan) throws -> Relation {
+        if isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+        switch plan {
+        case .scan(let source, let fields, let names):
+            return scan(source, fields: fields, names: names)
+        case .values(let relation):
+            return relation
+        case .filter(let input, let predicate):
+            let relation = try execute(input)
+            let rows = try evaluator.selection(predicate, relation)
+            return rows.count == relation.count ? relation : relation.gather(rows)
+        case .project(let input, let expressions, let names):
+            let relation = try execute(input)
+            let columns = try expressions.map { try evaluator.evaluate($0, relation) }
+            return Relation(columns: columns, names: names, count: relation.count)
+        case .aggregate(let input, let groups, let aggregates, let names):
+            return try aggregate(try execute(input), groups: groups, aggregates: aggregates, names: names)
+        case .sort(let input, let keys):
+            let relation = try execute(input)
+            return relation.gather(try sortedRows(relation, keys))
+        case .limit(let input, let limit, let offset):
+            let relation = try execute(input)
+            let start = min(offset, relation.count)
+            let end = limit.map { min(relation.count, start + $0) } ?? relation.count
+            return start == 0 && end == relation.count ? relation : relation.gather(Array(start..<end))
+        case .distinct(let input):
+            let relation = try execute(input)
+            var seen: Set<[Value]> = []
+            var rows: [Int] = []
+            for rowIndex in 0..<relation.count where seen.insert(relation.columns.map { $0.value(at: rowIndex) }).inserted {
+                rows.append(rowIndex)
+            }
+            return rows.count == relation.count ? relation : relation.gather(rows)
+        case .join(let kind, let left, let right, let leftKeys, let rightKeys, let residual, let leftWidth):
+            return try join(kind, try execute(left), try execute(right), leftKeys: leftKeys, rightKeys: rightKeys, residual: residual, leftWidth: leftWidth)
+        case .setOperation(let op, let all, let left, let right):
+            return try setOperation(op, all: all, try execute(left), try execute(right))
+        case .truncateColumns(let input, let count):
+            let relation = try execute(input)
+            return Relation(columns: Array(relation.columns.prefix(count)), names: Array(relation.names.prefix(count)), count: relation.count)
+        case .shared(let shared):
+            if let result = shared.result { return result }
+            let result = try execute(shared.plan)
+            shared.result = result
+            return result
+        }
+    }
+
+    // MARK: Scans
+
+    private func scan(_ source: ScanSource, fields: [ScanField], names: [String]) -> Relation {
+        switch source {
+        case .runs:
+            let columns = fields.map(runsColumn)
+            return Relation(columns: columns, names: names, count: index.runs.count)
+        case .history:
+            let history = index.history
+            let runRows = history.runRows.map(Int.init)
+            let columns = fields.map { field -> Column in
+                switch field {
+                case .builtin(let name), .metric(let name):
+                    return history.column(name) ?? Column.constant(.null, count: history.count)
+                case .run(let inner):
+                    return runsColumn(inner).gather(runRows)
+                case .config, .summary:
+                    return Column.constant(.null, count: history.count)
+                }
+            }
+            return Relation(columns: columns, names: names, count: history.count)
+        }
+    }
+
+    private func runsColumn(_ field: ScanField) -> Column {
+        let runs = index.runs
+        switch field {
+        case .builtin(let name): return runs.builtin(name) ?? Column.constant(.null, count: runs.count)
+        case .config(let path): return runs.configColumn(path)
+        case .summary(let path): return runs.summaryColumn(path)
+        case .metric, .run: return Column.constant(.null, count: runs.count)
+        }
+    }
+
+    // MARK: Sorting
+
+    func sortedRows(_ relation: Relation, _ keys: [BoundOrder]) throws -> [Int] {
+        let keyColumns = try keys.map { try evaluator.evaluate($0.expression, relation) }
+        let keyValues = keyColumns.map(\.values)
+        return Array(0..<relation.count).sorted { left, right in
+            for (keyIndex, key) in keys.enumerated() {
+                let a = keyValues[keyIndex][left]
+                let b = keyValues[keyIndex][right]
+                if ValueOrder.sortsBefore(a, b, descending: key.descending, nullsFirst: key.nullsFirst) { return true }
+                if ValueOrder.sortsBefore(b, a, descending: key.descending, nullsFirst: key.nullsFirst) { return false }
+            }
+            return left < right
+        }
+    }
+
+    // MARK: Aggregation
+
+    private func aggregate(_ relation: Relation, groups: [BoundExpr], aggregates: [BoundAggregate], names: [String]) throws -> Relation {
+        let groupColumns = try groups.map { try evaluator.evaluate($0, relation) }
+        let argumentColumns = try aggregates.map { aggregate in try aggregate.arguments.map { try evaluator.evaluate($0, relation) } }
+        let filterColumns = try aggregates.map { aggregate in try aggregate.filter.map { try evaluator.evaluate($0, relation) } }
+        let orderColumns = try aggregates.map { aggregate in try aggregate.orderBy.map { try evaluator.evaluate($0.expression, relation) } }
+
+        var groupOf: [[Value]: Int] = [:]
+        var groupKeys: [[Value]] = []
+        var rowsOfGroup: [[Int]] = []
+        if groups.isEmpty {
+            groupKeys = [[]]
+            rowsOfGroup = [Array(0..<relation.count)]
+        } else {
+            for rowIndex in 0..<relation.count {
+                let key = groupColumns.map { $0.value(at: rowIndex) }
+                if let group = groupOf[key] {
+                    rowsOfGroup[group].append(rowIndex)
+                } else {
+                    groupOf[key] = groupKeys.count
+                    groupKeys.append(key)
+                    rowsOfGroup.append([rowIndex])
+                }
+            }
+        }
+
+        var outputs = [[Value]](repeating: [], count: aggregates.count)
+        for (groupIndex, rows) in rowsOfGroup.enumerated() {
+            if groupIndex % 1024 == 0, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+            for (aggregateIndex, aggregate) in aggregates.enumerated() {
+                let accumulator = aggregate.function.makeAccumulator()
+                var chosen = rows
+                if let filter = filterColumns[aggregateIndex] {
+                    chosen = chosen.filter { if case .bool(true) = filter.value(at: $0) { return true } else { return false } }
+                }
+                if !aggregate.orderBy.isEmpty {
+                    let keys = orderColumns[aggregateIndex]
+                    chosen.sort { left, right in
+                        for (keyIndex, key) in aggregate.orderBy.enumerated() {
+                            let a = keys[keyIndex].value(at: left)
+                            let b = keys[keyIndex].value(at: right)
+                            if ValueOrder.sortsBefore(a, b, descending: key.descending, nullsFirst: key.nullsFirst) { return true }
+                            if ValueOrder.sortsBefore(b, a, descending: key.descending, nullsFirst: key.nullsFirst) { return false }
+                        }
+                        return left < right
+                    }
+                }
+                var seen: Set<[Value]> = []
+                let columns = argumentColumns[aggregateIndex]
+                for rowIndex in chosen {
+                    let arguments = columns.map { $0.value(at: rowIndex) }
+                    if aggregate.distinct {
+                        if arguments.contains(where: \.isNull) || !seen.insert(arguments).inserted { continue }
+                    }
+                    do {
+                        try accumulator.add(arguments)
+                    } catch {
+                        throw Diagnostic(error.phase, error.message, at: aggregate.span)
+                    }
+                }
+                outputs[aggregateIndex].append(accumulator.result())
+            }
+        }
+        var columns: [Column] = []
+        for groupIndex in 0..<groups.count {
+            columns.append(Column.from(groupKeys.map { $0[groupIndex] }, type: groupColumns[groupIndex].type))
+        }
+        for output in outputs { columns.append(Column.from(output)) }
+        return Relation(columns: columns, names: names, count: groupKeys.count)
+    }
+
+    // MARK: Joins
+
+    private func join(
+        _ kind: JoinKind, _ left: Relation, _ right: Relation, leftKeys: [BoundExpr], rightKeys: [BoundExpr], residual: BoundExpr?, leftWidth: Int
+    ) throws -> Relation {
+        // Right-side expressions use the joined layout: pad the left part with empty columns.
+        let paddedRight = Relation(
+            columns: Array(repeating: Column.constant(.null, count: 0), count: leftWidth) + right.columns,
+            names: Array(repeating: "", count: leftWidth) + right.names, count: right.count)
+        var pairs: [(Int, Int)] = []
+        if leftKeys.isEmpty {
+            pairs.reserveCapacity(left.count * right.count)
+            for leftRow in 0..<left.count {
+                for rightRow in 0..<right.count { pairs.append((leftRow, rightRow)) }
+            }
+        } else {
+            let leftColumns = try leftKeys.map { try evaluator.evaluate($0, left) }
+            let rightColumns = try rightKeys.map { try evaluator.evaluate($0, paddedRight) }
+            var table: [[Value]: [Int]] = [:]
+            for rightRow in 0..<right.count {
+                let key = rightColumns.map { $0.value(at: rightRow) }
+                if key.contains(where: \.isNull) { continue }
+                table[key, default: []].append(rightRow)
+            }
+            for leftRow in 0..<left.count {
+                let key = leftColumns.map { $0.value(at: leftRow) }
+                if key.contains(where: \.isNull) { continue }
+                for rightRow in table[key] ?? [] { pairs.append((leftRow, rightRow)) }
+            }
+        }
+        if let residual, !pairs.isEmpty {
+            let candidates = combine(left, right, pairs.map { ($0.0, Optional($0.1)) })
+            let keep = Set(try evaluator.selection(residual, candidates))
+            pairs = pairs.enumerated().filter { keep.contains($0.offset) }.map(\.element)
+        }
+        var rows = pairs.map { ($0.0, Optional($0.1)) }
+        if kind == .left {
+            var matched = Set<Int>()
+            for pair in pairs { matched.insert(pair.0) }
+            var withUnmatched: [(Int, Int?)] = []
+            var pairIndex = 0
+            for leftRow in 0..<left.count {
+                var any = false
+                while pairIndex < rows.count, rows[pairIndex].0 == leftRow {
+                    withUnmatched.append(rows[pairIndex])
+                    pairIndex += 1
+                    any = true
+                }
+                if !any, !matched.contains(leftRow) { withUnmatched.append((leftRow, nil)) }
+            }
+            rows = withUnmatched
+        }
+        return combine(left, right, rows)
+    }
+
+    private func combine(_ left: Relation, _ right: Relation, _ pairs: [(Int, Int?)]) -> Relation {
+        let leftRows = pairs.map(\.0)
+        let rightRows = pairs.map(\.1)
+        let hasUnmatched = rightRows.contains { $0 == nil }
+        let rightColumns = right.columns.map { column in
+            hasUnmatched ? column.gather(optional: rightRows) : column.gather(rightRows.map { $0 ?? 0 })
+        }
+        return Relation(columns: left.columns.map { $0.gather(leftRows) } + rightColumns, names: left.names + right.names, count: pairs.count)
+    }
+
+    // MARK: Set operations
+
+    private func setOperation(_ op: SetOperator, all: Bool, _ left: Relation, _ right: Relation) throws -> Relation {
+        guard left.columns.count == right.columns.count else {
+            throw Diagnostic(.binder, "Set operations can only apply to expressions with the same number of result columns (\(left.columns.count) and \(right.columns.count))")
+        }
+        func rowValues(_ relation: Relation, _ rowIndex: Int) -> [Value] { relation.columns.map { $0.value(at: rowIndex) } }
+        var rows: [[Value]] = []
+        switch op {
+        case .union:
+            rows = (0..<left.count).map { rowValues(left, $0) } + (0..<right.count).map { rowValues(right, $0) }
+            if !all {
+                var seen: Set<[Value]> = []
+                rows = rows.filter { seen.insert($0).inserted }
+            }
+        case .except, .intersect:
+            var counts: [[Value]: Int] = [:]
+            for rowIndex in 0..<right.count { counts[rowValues(right, rowIndex), default: 0] += 1 }
+            var emitted: Set<[Value]> = []
+            for rowIndex in 0..<left.count {
+                let row = rowValues(left, rowIndex)
+                let inRight = (counts[row] ?? 0) > 0
+                if all {
+                    if inRight { counts[row]! -= 1 }
+                    if (op == .intersect) == inRight { rows.append(row) }
+                } else if (op == .intersect) == inRight, emitted.insert(row).inserted {
+                    rows.append(row)
+                }
+            }
+        }
+        let columns = (0..<left.columns.count).map { columnIndex in
+            Column.from(rows.map { $0[columnIndex] }, type: left.columns[columnIndex].type.unified(with: right.columns[columnIndex].type))
+        }
+        return Relation(columns: columns, names: left.names, count: rows.count)
+    }
+}
