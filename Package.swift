@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "ColumnIndex", dependencies: ["RunStore"]),
         // Binder, plans, operators and functions: RunQL text in, results out.
         .target(name: "QueryEngine", dependencies: ["QuerySyntax", "ColumnIndex", "RunStore"]),
+        // Output formats for query results.
+        .target(name: "ResultFormat", dependencies: ["QueryEngine", "ColumnIndex"]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
         // The command line: argument parsing and the commands.
@@ -32,12 +34,21 @@ let package = Package(
             dependencies: [
                 "RunStore",
                 "RunGenerator",
+                "QuerySyntax",
+                "QueryEngine",
+                "ResultFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "QuerySyntaxTests", dependencies: ["QuerySyntax"]),
+        // The golden files (sqllogictest-style) of the query engine, over the sample store and fixture stores.
+        .testTarget(
+            name: "QueryEngineTests",
+            dependencies: ["QueryEngine", "QuerySyntax", "ColumnIndex", "RunStore", "TestSupport"],
+            exclude: ["golden", "stores", "samples", "oracle"]
+        ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),

@@ -270,7 +270,8 @@ public struct ColumnBuilder {
         let finalValidity = hasNull ? validity : nil
         switch kind {
         case .empty:
-            return Column(storage: .values(ContiguousArray(repeating: .null, count: validity.count)), validity: nil, type: .null)
+            let count = validity.count
+            return Column(storage: .values(ContiguousArray(repeating: .null, count: count)), validity: count > 0 ? Bitmap(count: count, value: false) : nil, type: .null)
         case .bool: return Column(storage: .bool(bools), validity: finalValidity, type: .boolean)
         case .int: return Column(storage: .int(ints), validity: finalValidity, type: .bigint)
         case .timestamp: return Column(storage: .timestamp(ints), validity: finalValidity, type: .timestamp)

@@ -6,6 +6,10 @@ struct AggregateFunction: Sendable {
     let arity: ClosedRange<Int>
     let makeAccumulator: @Sendable () -> Accumulator
 
+    /// Whether the first argument must be numeric (a column of strings is an error; a string in
+    /// a mixed-type column is skipped).
+    var numericOnly: Bool { ["sum", "avg", "stddev", "stddev_pop", "variance", "var_pop"].contains(name) }
+
     static func lookup(_ name: String) -> AggregateFunction? { table[name.lowercased()] }
 
     static var names: [String] { Array(table.keys) }

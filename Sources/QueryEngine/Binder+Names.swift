@@ -118,7 +118,8 @@ extension Binder {
         if let key = try matchKey(first, among: configKeys, span: span, normalised: false) {
             return (.config([key]), first.quoted ? key : first.text)
         }
-        // The one key, anywhere in summary or config, whose normalised form matches.
+        // The one key, anywhere in summary or config, whose normalised form matches (unquoted names only).
+        if first.quoted { return nil }
         let target = Self.normalise(first.text)
         var candidates: [(ScanField, String)] = []
         for entry in index.runs.summaryKeys.entries where Self.normalise(entry.path.joined(separator: "_")) == target {
@@ -204,7 +205,9 @@ extension Binder {
             switch table.kind {
             case .derived: names += table.fieldNames
             case .runs: names += runsNames()
-            case .history: names += Self.historyBuiltins + index.history.keys.entries.map { Self.quoteIfNeeded($0.path[0]) } + runsNames().map { "run." + $0 }
+            case .history:
+                names += Self.historyBuiltins + index.history.keys.entries.map { Self.quoteIfNeeded($0.path[0]) }
+                names += index.history.keys.entries.map { Self.normalise($0.path[0]) } + runsNames().map { "run." + $0 }
             }
         }
         return names
@@ -218,7 +221,13 @@ extension Binder {
     }
 
     private func notFound(_ path: [Name], in scope: Scope, span: SourceSpan, table: String? = nil) -> Diagnostic {
-        let written = describe(path)
+        let written = path.count == 1 ? path[0].text : describe(path)
+        if path.count > 1, let first = path.first, !scope.tables.contains(where: { matches(first, $0.name) }),
+            !["config", "summary", "run"].contains(where: { matches(first, $0) })
+        {
+            return Diagnostic(.binder, "Referenced table \"\(first.text)\" not found", at: first.span,
+                              candidates: Suggest.candidates(for: first.text, among: scope.tables.map(\.name)))
+        }
         if scope.tables.isEmpty {
             return Diagnostic(.binder, "Referenced column \"\(written)\" not found: the query has no FROM clause", at: span)
         }

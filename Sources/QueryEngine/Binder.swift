@@ -305,7 +305,7 @@ final class Binder {
             let isConfig = matches(section, "config")
             let catalog = isConfig ? index.runs.configKeys : index.runs.summaryKeys
             for entry in catalog.sorted where !entry.isObject {
-                let name = (isConfig ? "" : "") + entry.path.joined(separator: ".")
+                let name = entry.path.map { $0.contains(".") ? Self.quoteIfNeeded($0) : $0 }.joined(separator: ".")
                 expanded.append(((table, isConfig ? .config(entry.path) : .summary(entry.path), nil), name))
             }
         } else {

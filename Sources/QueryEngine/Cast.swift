@@ -48,7 +48,7 @@ enum Cast {
             case .int: return value
             case .bool(let flag): return .int(flag ? 1 : 0)
             case .double(let number):
-                guard number.isFinite, let integer = Int64(exactly: number.rounded(.toNearestOrEven)) else { return nil }
+                guard number.isFinite, let integer = Int64(exactly: number.rounded(.toNearestOrAwayFromZero)) else { return nil }
                 return .int(integer)
             case .string(let text):
                 let trimmed = text.trimmingSpaces

@@ -61,7 +61,6 @@ public final class Engine {
             for (column, values) in index.runs.builtins { rows.append((column, values.type.description)) }
         case "history":
             for (column, values) in index.history.columns { rows.append((column, values.type.description)) }
-            rows.append(("run.*", "the columns of the step's run"))
         default:
             throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
                              candidates: Suggest.candidates(for: name.text, among: ["runs", "history"]))

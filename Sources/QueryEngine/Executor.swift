@@ -124,6 +124,11 @@ final class Executor {
     private func aggregate(_ relation: Relation, groups: [BoundExpr], aggregates: [BoundAggregate], names: [String]) throws -> Relation {
         let groupColumns = try groups.map { try evaluator.evaluate($0, relation) }
         let argumentColumns = try aggregates.map { aggregate in try aggregate.arguments.map { try evaluator.evaluate($0, relation) } }
+        for (aggregate, columns) in zip(aggregates, argumentColumns) where aggregate.function.numericOnly {
+            if let first = columns.first, first.type == .varchar || first.type == .boolean || first.type == .timestamp {
+                throw Diagnostic(.binder, "\(aggregate.function.name)(\(first.type)) is not defined: it takes numbers (cast with TRY_CAST(x AS DOUBLE))", at: aggregate.span)
+            }
+        }
         let filterColumns = try aggregates.map { aggregate in try aggregate.filter.map { try evaluator.evaluate($0, relation) } }
         let orderColumns = try aggregates.map { aggregate in try aggregate.orderBy.map { try evaluator.evaluate($0.expression, relation) } }
 

@@ -23,7 +23,7 @@ enum Explain {
             walk(input, depth: depth + 1, into: &lines)
         case .aggregate(let input, let groups, let aggregates, _):
             let groupText = groups.isEmpty ? "" : " BY " + groups.map(\.explained).joined(separator: ", ")
-            lines.append(indent + "AGGREGATE " + aggregates.map { "\($0.function.name)(\($0.distinct ? "DISTINCT " : "")\($0.arguments.map(\.explained).joined(separator: ", ")))" + ($0.filter.map { " FILTER \($0.explained)" } ?? "") }.joined(separator: ", ") + groupText)
+            lines.append(indent + "AGGREGATE " + aggregates.map { "\($0.function.name)(\($0.distinct ? "DISTINCT " : "")\($0.arguments.isEmpty ? "*" : $0.arguments.map(\.explained).joined(separator: ", ")))" + ($0.filter.map { " FILTER \($0.explained)" } ?? "") }.joined(separator: ", ") + groupText)
             walk(input, depth: depth + 1, into: &lines)
         case .sort(let input, let keys):
             lines.append(indent + "SORT " + keys.map { "\($0.expression.explained) \($0.descending ? "DESC" : "ASC")\($0.nullsFirst ? " NULLS FIRST" : "")" }.joined(separator: ", "))

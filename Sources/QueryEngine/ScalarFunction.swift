@@ -49,11 +49,11 @@ enum Operators {
                 if case let (.int(a), .int(b)) = (arguments[0], arguments[1]) {
                     if b == 0 { throw FunctionFailure(.outOfRange, "division by zero") }
                     if a == .min && b == -1 { throw FunctionFailure(.outOfRange, "overflow in integer division") }
-                    return .int(floorDivide(a, b))
+                    return .int(a / b)
                 }
                 guard let (a, b) = try numbers(arguments, "//") else { return .null }
                 if b == 0 { throw FunctionFailure(.outOfRange, "division by zero") }
-                return .double((a / b).rounded(.down))
+                return .double((a / b).rounded(.towardZero))
             }
         case .modulo:
             return ScalarFunction("%", 2...2) { arguments throws(FunctionFailure) in
@@ -114,11 +114,6 @@ enum Operators {
         return ValueOrder.compare(a, b) == .equal
     }
 
-    private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-        let quotient = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? quotient - 1 : quotient
-    }
-
     /// Both arguments as doubles; nil (NULL) when one is of a non-numeric type in a mixed-type
     /// column; an error when one is plainly not a number.
     private static func numbers(_ arguments: [Value], _ op: String) throws(FunctionFailure) -> (Double, Double)? {
@@ -146,7 +141,8 @@ enum Operators {
             case let (.interval(interval), .timestamp(micros)) where name == "+":
                 return .timestamp(Dates.add(micros, interval))
             case let (.timestamp(a), .timestamp(b)) where name == "-":
-                return .interval(Interval(micros: a - b))
+                let difference = a - b
+                return .interval(Interval(days: difference / Dates.microsPerDay, micros: difference % Dates.microsPerDay))
             case let (.interval(a), .interval(b)) where name == "+" || name == "-":
                 let sign: Int64 = name == "+" ? 1 : -1
                 return .interval(Interval(months: a.months + sign * b.months, days: a.days + sign * b.days, micros: a.micros + sign * b.micros))

@@ -28,8 +28,14 @@ public struct RunQL: ParsableCommand {
     public static func main(arguments: [String]? = nil) -> Never {
         do {
             let arguments = try hoistGlobalOptions(arguments ?? Array(CommandLine.arguments.dropFirst()))
-            var command = try parseAsRoot(arguments)
-            try command.run()
+            let subcommands = configuration.subcommands.map { $0._commandName } + ["help", "-h", "--help", "--version"]
+            if let first = arguments.first, subcommands.contains(first) {
+                var command = try parseAsRoot(arguments)
+                try command.run()
+            } else {
+                var command = try QueryCommand.parseAsRoot(arguments)
+                try command.run()
+            }
             Glibc.exit(0)
         } catch {
             let code = exitCode(for: error)

@@ -75,7 +75,7 @@ import Testing
         #expect(noProject.status == 2)
         #expect(noProject.stderr.contains("--project"))
         #expect(try CLI.run(["run", "finish", "--store", directory.path, "x", "--state", "exploded"]).status == 2)
-        #expect(try CLI.run(["no-such-command"]).status == 2)
+        #expect(try CLI.run(["--no-such-flag"]).status == 2)
         let badValue = try CLI.run(["run", "log", "--store", directory.path, "nope", "novalue"])
         #expect(badValue.status == 1)
         #expect(badValue.stderr.contains("no run with id nope"))

@@ -13,6 +13,12 @@ package enum FileIO {
         String(cString: strerror(code))
     }
 
+    /// A text file's content, or nil when it cannot be read.
+    package static func readText(_ path: String) -> String? {
+        guard let bytes = try? read(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
