@@ -112,12 +112,15 @@ final class MomentsAccumulator: Accumulator {
     private var count = 0.0
     private var mean = 0.0
     private var squares = 0.0
+    /// The plain sum, for the mean (so that a single Infinity gives Infinity, as in DuckDB).
+    private var sum = 0.0
 
     init(_ statistic: Statistic) { self.statistic = statistic }
 
     override func add(_ arguments: [Value]) throws(FunctionFailure) {
         guard let value = try numeric(arguments[0], "\(statistic)") else { return }
         count += 1
+        sum += value
         let delta = value - mean
         mean += delta / count
         squares += delta * (value - mean)
@@ -125,7 +128,7 @@ final class MomentsAccumulator: Accumulator {
 
     override func result() -> Value {
         switch statistic {
-        case .mean: return count > 0 ? .double(mean) : .null
+        case .mean: return count > 0 ? .double(sum / count) : .null
         case .sampleVariance: return count > 1 ? .double(squares / (count - 1)) : .null
         case .populationVariance: return count > 0 ? .double(squares / count) : .null
         case .sampleStandardDeviation: return count > 1 ? .double((squares / (count - 1)).squareRoot()) : .null
