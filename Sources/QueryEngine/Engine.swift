@@ -1,4 +1,5 @@
 import ColumnIndex
+import Foundation
 import QuerySyntax
 import RunStore
 
@@ -26,6 +27,13 @@ public final class Engine {
 
     /// Runs one statement of `source` (the text it was parsed from, for result names and errors).
     public func execute(_ statement: Statement, source: String, isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> QueryResult {
+        // Binding and evaluation recurse over the expression tree (up to the parser's depth limit):
+        // run them on a thread whose stack is large enough for the deepest tree in any build.
+        let work = LargeStackWork { try self.executeHere(statement, source: source, isCancelled: isCancelled) }
+        return try work.run()
+    }
+
+    private func executeHere(_ statement: Statement, source: String, isCancelled: @escaping @Sendable () -> Bool) throws -> QueryResult {
         let executor = Executor(index: index, isCancelled: isCancelled)
         switch statement {
         case .query(let query):
@@ -109,5 +117,28 @@ public struct QueryResult: Sendable {
 
     public func value(row: Int, column: Int) -> Value {
         columns[column].value(at: row)
+    }
+}
+
+/// Runs a closure on a thread with a 512 MiB stack (address space, committed only as used) and waits for it.
+private final class LargeStackWork<Result>: @unchecked Sendable {
+    private let body: () throws -> Result
+    private var outcome: Swift.Result<Result, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping () throws -> Result) {
+        self.body = body
+    }
+
+    func run() throws -> Result {
+        let thread = Thread { [self] in
+            outcome = Swift.Result { try body() }
+            done.signal()
+        }
+        thread.stackSize = 512 << 20
+        thread.start()
+        done.wait()
+        guard let outcome else { throw Diagnostic(.interrupted, "the query thread ended without a result") }
+        return try outcome.get()
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// The committed sample store is what `Samples/make-sample-store.sh` makes, byte for byte.
 @Suite struct SampleStoreTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repository: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     @Test func theSampleStoreIsReproducibleFromTheGenerator() throws {
         let directory = try TemporaryDirectory()

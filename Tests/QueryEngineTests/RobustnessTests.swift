@@ -1,0 +1,86 @@
+import Foundation
+import QueryEngine
+import QuerySyntax
+import Testing
+
+/// Malformed and extreme queries, through the whole engine (parse, bind, execute): each gives a
+/// result or a Diagnostic; none crashes or hangs.
+@Suite struct RobustnessTests {
+    static let seedQueries = [
+        "SELECT name, val_f1 FROM runs WHERE state = 'finished' ORDER BY val_f1 DESC LIMIT 10",
+        "SELECT config.model.arch, count(*), avg(val_f1) FROM runs GROUP BY ALL HAVING count(*) > 1 ORDER BY 2 DESC",
+        "SELECT run.name, arg_max(_step, \"val/acc\"), max(loss) FROM history GROUP BY run.name",
+        "SELECT a.id, b.id FROM runs a LEFT JOIN runs b ON a.user = b.user AND a.id <> b.id",
+        "WITH t AS (SELECT id, runtime FROM runs) SELECT id FROM t WHERE runtime > (SELECT avg(runtime) FROM t)",
+        "SELECT CASE WHEN loss > 1 THEN 'high' ELSE 'low' END, CAST(config.lr AS DOUBLE), 'bert' IN tags FROM runs",
+        "SELECT id FROM runs WHERE created_at > now() - INTERVAL 7 DAY UNION SELECT id FROM runs WHERE name LIKE 'a%'",
+    ]
+
+    /// Runs `sql` through the engine; true when it produced a result or a Diagnostic.
+    static func survives(_ sql: String, _ engine: Engine) -> Bool {
+        do {
+            for statement in try engine.parse(sql) { _ = try engine.execute(statement, source: sql) }
+            return true
+        } catch is Diagnostic {
+            return true
+        } catch {
+            Issue.record("\(sql): a non-diagnostic error: \(error)")
+            return false
+        }
+    }
+
+    @Test func truncatedQueriesAtEveryCharacter() throws {
+        let engine = try Stores.engine("edge")
+        for query in Self.seedQueries {
+            for length in 0...query.count {
+                #expect(Self.survives(String(query.prefix(length)), engine))
+            }
+        }
+    }
+
+    @Test func randomMutationsOfValidQueries() throws {
+        let engine = try Stores.engine("edge")
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var mixed = state
+            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+            return mixed ^ (mixed >> 31)
+        }
+        let pieces = ["(", ")", ",", "'", "\"", "*", "NULL", "SELECT", "FROM", "GROUP BY", "ORDER BY", "1e999", "-", "::", "[", "]", "NaN", "/", "0", "runs", "history", "count(", "sum(", "JOIN", "ON", "IN", "~", "%", "\u{0}", "é", "--", "/*"]
+        for round in 0..<600 {
+            var characters = Array(Self.seedQueries[round % Self.seedQueries.count])
+            for _ in 0..<(1 + Int(next() % 4)) {
+                let position = Int(next() % UInt64(characters.count + 1))
+                switch next() % 3 {
+                case 0: characters.insert(contentsOf: Array(" " + pieces[Int(next() % UInt64(pieces.count))] + " "), at: position)
+                case 1: if position < characters.count { characters.remove(at: position) }
+                default: characters.insert(Character(Unicode.Scalar(UInt8(next() % 128))), at: position)
+                }
+            }
+            #expect(Self.survives(String(characters), engine))
+        }
+    }
+
+    @Test func extremeInputs() throws {
+        let engine = try Stores.engine("edge")
+        let cases = [
+            "SELECT " + String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000),
+            "SELECT " + String(repeating: "NOT ", count: 10_000) + "true",
+            "SELECT " + String(repeating: "1 + ", count: 900) + "1",
+            "SELECT " + String(repeating: "-", count: 5_000) + "1",
+            "SELECT 1 " + String(repeating: "UNION ALL SELECT 1 ", count: 500),
+            "SELECT 1e999999, 99999999999999999999999999, -9223372036854775808, 'x' || '" + String(repeating: "y", count: 100_000) + "'",
+            "SELECT " + (0..<2_000).map { "runtime AS c\($0)" }.joined(separator: ", ") + " FROM runs",
+            "SELECT id FROM runs WHERE id IN (" + (0..<5_000).map { "'r\($0)'" }.joined(separator: ", ") + ")",
+            "SELECT repeat('x', 1000000000)",
+            "SELECT lpad('x', 2000000000, 'y')",
+            String(repeating: "SELECT 1;", count: 2_000),
+            "SELECT count(*) FROM history a, history b, history c",
+        ]
+        let start = Date()
+        for sql in cases { #expect(Self.survives(sql, engine), "\(sql.prefix(60))") }
+        #expect(Date().timeIntervalSince(start) < 60)
+    }
+}
