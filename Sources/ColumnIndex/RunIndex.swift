@@ -200,8 +200,10 @@ public struct HistoryTable: Sendable {
 
     struct Builder {
         var runRows = ContiguousArray<Int32>()
-        var builders: [String: ColumnBuilder] = [:]
+        /// One builder per key, in first-logged order (the built-in columns first).
         var order: [String] = ["_step", "_timestamp", "_runtime"]
+        var builders: [ColumnBuilder] = [ColumnBuilder(), ColumnBuilder(), ColumnBuilder()]
+        var positions: [String: Int] = ["_step": 0, "_timestamp": 1, "_runtime": 2]
         var keys = KeyCatalog()
 
         mutating func add(run: Int, steps: [JSONObject]) {
@@ -210,11 +212,17 @@ public struct HistoryTable: Sendable {
                 let rowIndex = runRows.count
                 runRows.append(Int32(run))
                 for (key, value) in step {
-                    var builder = builders.removeValue(forKey: key) ?? ColumnBuilder()
-                    if builder.count == 0, !order.contains(key) { order.append(key) }
-                    while builder.count < rowIndex { builder.append(.null) }
-                    builder.append(Value(value))
-                    builders[key] = builder
+                    let position: Int
+                    if let known = positions[key] {
+                        position = known
+                    } else {
+                        position = builders.count
+                        positions[key] = position
+                        order.append(key)
+                        builders.append(ColumnBuilder())
+                    }
+                    while builders[position].count < rowIndex { builders[position].append(.null) }
+                    builders[position].append(Value(value))
                     if !key.hasPrefix("_") { seen[key, default: []].insert(value.typeName) }
                 }
             }
@@ -226,8 +234,8 @@ public struct HistoryTable: Sendable {
             var columns: [(name: String, column: Column)] = [
                 ("run_id", RunsTable.dictionaryEncoded(Column.from(runRows.map { Value.string(runIDs[Int($0)]) }, type: .varchar)))
             ]
-            for key in order {
-                var builder = builders[key] ?? ColumnBuilder()
+            for (position, key) in order.enumerated() {
+                var builder = builders[position]
                 while builder.count < total { builder.append(.null) }
                 columns.append((key, builder.finish()))
             }
