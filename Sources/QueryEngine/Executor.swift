@@ -106,17 +106,19 @@ final class Executor {
     // MARK: Sorting
 
     func sortedRows(_ relation: Relation, _ keys: [BoundOrder]) throws -> [Int] {
-        let keyColumns = try keys.map { try evaluator.evaluate($0.expression, relation) }
-        let keyValues = keyColumns.map(\.values)
-        return Array(0..<relation.count).sorted { left, right in
-            for (keyIndex, key) in keys.enumerated() {
-                let a = keyValues[keyIndex][left]
-                let b = keyValues[keyIndex][right]
-                if ValueOrder.sortsBefore(a, b, descending: key.descending, nullsFirst: key.nullsFirst) { return true }
-                if ValueOrder.sortsBefore(b, a, descending: key.descending, nullsFirst: key.nullsFirst) { return false }
-            }
-            return left < right
+        let keyValues = try keys.map { try evaluator.evaluate($0.expression, relation).values }
+        return Array(0..<relation.count).sorted { Self.rowSortsBefore($0, $1, keys: keys, values: keyValues) }
+    }
+
+    /// ORDER BY over rows: key by key, ties kept in input order (a stable sort).
+    static func rowSortsBefore(_ left: Int, _ right: Int, keys: [BoundOrder], values: [[Value]]) -> Bool {
+        for (keyIndex, key) in keys.enumerated() {
+            let a = values[keyIndex][left]
+            let b = values[keyIndex][right]
+            if ValueOrder.sortsBefore(a, b, descending: key.descending, nullsFirst: key.nullsFirst) { return true }
+            if ValueOrder.sortsBefore(b, a, descending: key.descending, nullsFirst: key.nullsFirst) { return false }
         }
+        return left < right
     }
 
     // MARK: Aggregation
@@ -130,7 +132,7 @@ final class Executor {
             }
         }
         let filterColumns = try aggregates.map { aggregate in try aggregate.filter.map { try evaluator.evaluate($0, relation) } }
-        let orderColumns = try aggregates.map { aggregate in try aggregate.orderBy.map { try evaluator.evaluate($0.expression, relation) } }
+        let orderValues = try aggregates.map { aggregate in try aggregate.orderBy.map { try evaluator.evaluate($0.expression, relation).values } }
 
         var groupOf: [[Value]: Int] = [:]
         var groupKeys: [[Value]] = []
@@ -161,16 +163,7 @@ final class Executor {
                     chosen = chosen.filter { if case .bool(true) = filter.value(at: $0) { return true } else { return false } }
                 }
                 if !aggregate.orderBy.isEmpty {
-                    let keys = orderColumns[aggregateIndex]
-                    chosen.sort { left, right in
-                        for (keyIndex, key) in aggregate.orderBy.enumerated() {
-                            let a = keys[keyIndex].value(at: left)
-                            let b = keys[keyIndex].value(at: right)
-                            if ValueOrder.sortsBefore(a, b, descending: key.descending, nullsFirst: key.nullsFirst) { return true }
-                            if ValueOrder.sortsBefore(b, a, descending: key.descending, nullsFirst: key.nullsFirst) { return false }
-                        }
-                        return left < right
-                    }
+                    chosen.sort { Self.rowSortsBefore($0, $1, keys: aggregate.orderBy, values: orderValues[aggregateIndex]) }
                 }
                 var seen: Set<[Value]> = []
                 let columns = argumentColumns[aggregateIndex]
@@ -231,22 +224,17 @@ final class Executor {
             let keep = Set(try evaluator.selection(residual, candidates))
             pairs = pairs.enumerated().filter { keep.contains($0.offset) }.map(\.element)
         }
-        var rows = pairs.map { ($0.0, Optional($0.1)) }
-        if kind == .left {
-            var matched = Set<Int>()
-            for pair in pairs { matched.insert(pair.0) }
-            var withUnmatched: [(Int, Int?)] = []
-            var pairIndex = 0
-            for leftRow in 0..<left.count {
-                var any = false
-                while pairIndex < rows.count, rows[pairIndex].0 == leftRow {
-                    withUnmatched.append(rows[pairIndex])
-                    pairIndex += 1
-                    any = true
-                }
-                if !any, !matched.contains(leftRow) { withUnmatched.append((leftRow, nil)) }
+        guard kind == .left else { return combine(left, right, pairs.map { ($0.0, Optional($0.1)) }) }
+        // Pairs come in left-row order: give each left row without a match one row of NULLs.
+        var rows: [(Int, Int?)] = []
+        var pairIndex = 0
+        for leftRow in 0..<left.count {
+            let before = rows.count
+            while pairIndex < pairs.count, pairs[pairIndex].0 == leftRow {
+                rows.append((leftRow, pairs[pairIndex].1))
+                pairIndex += 1
             }
-            rows = withUnmatched
+            if rows.count == before { rows.append((leftRow, nil)) }
         }
         return combine(left, right, rows)
     }
@@ -284,7 +272,7 @@ final class Executor {
                 let row = rowValues(left, rowIndex)
                 let inRight = (counts[row] ?? 0) > 0
                 if all {
-                    if inRight { counts[row]! -= 1 }
+                    if inRight { counts[row, default: 0] -= 1 }
                     if (op == .intersect) == inRight { rows.append(row) }
                 } else if (op == .intersect) == inRight, emitted.insert(row).inserted {
                     rows.append(row)
