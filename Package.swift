@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "QuerySyntaxTests", dependencies: ["QuerySyntax"]),
+        .testTarget(name: "ResultFormatTests", dependencies: ["ResultFormat", "QueryEngine", "ColumnIndex"]),
         // The golden files (sqllogictest-style) of the query engine, over the sample store and fixture stores.
         .testTarget(
             name: "QueryEngineTests",

@@ -4,44 +4,40 @@ import QueryEngine
 /// A Unicode box table: a header row, numbers right-aligned, text left-aligned, `NULL` shown.
 /// Every row and column is printed (fitting a terminal's width comes with the shell).
 public struct BoxTableFormatter: ResultFormatter {
-    public var nullText = "NULL"
+    public var options: FormatOptions
 
-    public init() {}
+    public init(options: FormatOptions = FormatOptions()) {
+        self.options = options
+    }
 
     public func format(_ result: QueryResult) -> String {
         let columnCount = result.names.count
         guard columnCount > 0 else { return "" }
-        var cells: [[String]] = []
-        var rightAligned = [Bool](repeating: false, count: columnCount)
-        for rowIndex in 0..<result.rowCount {
-            var row: [String] = []
-            for columnIndex in 0..<columnCount {
-                let value = result.value(row: rowIndex, column: columnIndex)
-                if value.isRightAligned { rightAligned[columnIndex] = true }
-                row.append(value.isNull ? nullText : Render.text(value).replacingNewlines())
-            }
-            cells.append(row)
+        let rightAligned = numericColumns(result)
+        let cells: [[String]] = (0..<result.rowCount).map { rowIndex in
+            (0..<columnCount).map { options.text(result.value(row: rowIndex, column: $0), null: "NULL").replacingNewlines() }
         }
-        var widths = result.names.map(\.displayWidth)
+        var widths = options.header ? result.names.map(\.displayWidth) : Array(repeating: 0, count: columnCount)
         for row in cells {
             for (columnIndex, cell) in row.enumerated() { widths[columnIndex] = max(widths[columnIndex], cell.displayWidth) }
         }
         func rule(_ left: String, _ middle: String, _ right: String) -> String {
             left + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: middle) + right + "\n"
         }
-        func line(_ row: [String], header: Bool) -> String {
+        func line(_ row: [String], alignRight: [Bool]) -> String {
             var text = "│"
             for (columnIndex, cell) in row.enumerated() {
                 let padding = String(repeating: " ", count: widths[columnIndex] - cell.displayWidth)
-                let aligned = !header && rightAligned[columnIndex] && cell != nullText ? padding + cell : cell + padding
-                text += " " + aligned + " │"
+                text += " " + (alignRight[columnIndex] ? padding + cell : cell + padding) + " │"
             }
             return text + "\n"
         }
         var output = rule("┌", "┬", "┐")
-        output += line(result.names, header: true)
-        output += rule("├", "┼", "┤")
-        for row in cells { output += line(row, header: false) }
+        if options.header {
+            output += line(result.names.map { $0.replacingNewlines() }, alignRight: Array(repeating: false, count: columnCount))
+            output += rule("├", "┼", "┤")
+        }
+        for row in cells { output += line(row, alignRight: rightAligned) }
         output += rule("└", "┴", "┘")
         return output
     }

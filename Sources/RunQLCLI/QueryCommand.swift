@@ -31,8 +31,27 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .customShort("f"), help: ArgumentHelp("A file of queries separated by ';'.", valueName: "file"))
     var files: [String] = []
 
-    @Option(help: "table or csv.")
+    @Option(help: "table, csv, tsv, markdown, json or ndjson.")
     var format: OutputFormat = .table
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("Write results to FILE instead of stdout.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("How NULL is shown (tables, markdown, csv, tsv).", valueName: "text"))
+    var nullvalue: String?
+
+    @Flag(name: .customLong("no-header"), help: "Leave out the header row.")
+    var noHeader = false
+
+    @Option(help: ArgumentHelp("Round floats to N significant digits (table and markdown only).", valueName: "n"))
+    var precision: Int?
+
+    @Flag(help: "Stop a script read from stdin at its first error (-c and -f always stop there).")
+    var bail = false
+
+    func validate() throws {
+        if let precision, precision < 1 || precision > 17 { throw ValidationError("--precision must be between 1 and 17") }
+    }
 
     @Argument(help: ArgumentHelp("A query.", valueName: "query"))
     var query: String?
@@ -56,7 +75,9 @@ struct QueryCommand: ParsableCommand {
         let store = try storeOptions.open()
         let engine = Engine(store: store)
         for warning in engine.index.warnings { Console.warn(warning) }
-        let formatter = format.formatter
+        let humanFormat = format == .table || format == .markdown
+        let formatter = format.formatter(FormatOptions(nullText: nullvalue, header: !noHeader, precision: humanFormat ? precision : nil))
+        let sink = try OutputSink(path: output)
         var failed = false
         for (source, origin) in scripts {
             let statements: [Statement]
@@ -65,20 +86,20 @@ struct QueryCommand: ParsableCommand {
             } catch let diagnostic as Diagnostic {
                 Console.error(Self.render(diagnostic, source: source, origin: origin))
                 failed = true
-                if !fromStdin { break }
+                if !fromStdin || bail { break }
                 continue
             }
             for statement in statements {
                 do {
                     let result = try engine.execute(statement, source: source)
-                    Console.output(formatter.format(result))
+                    try sink.write(formatter.format(result))
                 } catch let diagnostic as Diagnostic {
                     Console.error(Self.render(diagnostic, source: source, origin: origin))
                     failed = true
-                    if !fromStdin { break }
+                    if !fromStdin || bail { break }
                 }
             }
-            if failed && !fromStdin { break }
+            if failed && (!fromStdin || bail) { break }
         }
         if failed { throw ExitCode(1) }
     }
@@ -103,5 +124,40 @@ enum StdinText {
             bytes.append(contentsOf: chunk[0..<got])
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Where results go: stdout, or the file of `-o` (created or truncated before the first query runs).
+final class OutputSink {
+    private let descriptor: Int32
+    private let path: String?
+
+    init(path: String?) throws {
+        self.path = path
+        guard let path else {
+            descriptor = 1
+            return
+        }
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if descriptor < 0 { throw StoreError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit {
+        if path != nil { close(descriptor) }
+    }
+
+    func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            var written = 0
+            while written < bytes.count {
+                let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError("cannot write \(path ?? "stdout"): \(String(cString: strerror(errno)))")
+                }
+                written += result
+            }
+        }
     }
 }
