@@ -134,7 +134,12 @@ extension Binder {
         guard function.arity.contains(call.arguments.count) else {
             throw arityError(call, function.arity, span: span)
         }
-        return .call(function, try call.arguments.map(child), span: span)
+        let arguments = try call.arguments.map(child)
+        if name == "coalesce" || name == "ifnull", let last = arguments.last {
+            // CASE WHEN a IS NOT NULL THEN a … ELSE last END: later arguments run only where needed.
+            return .caseWhen(arguments.dropLast().map { (condition: .isNull($0, negated: true), result: $0) }, otherwise: last)
+        }
+        return .call(function, arguments, span: span)
     }
 
     func arityError(_ call: FunctionCall, _ arity: ClosedRange<Int>, span: SourceSpan) -> Diagnostic {

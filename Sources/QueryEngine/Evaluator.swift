@@ -36,6 +36,9 @@ struct Evaluator {
                 }
                 do {
                     builder.append(try function.evaluate(values))
+                } catch where error.phase == .binder && columns.contains(where: { $0.type == .any }) {
+                    // A value of the wrong type in a mixed-type key: NULL there, as comparisons are.
+                    builder.append(.null)
                 } catch {
                     throw Diagnostic(error.phase, error.message, at: span)
                 }
@@ -166,7 +169,7 @@ struct Evaluator {
         for option in options {
             switch ValueOrder.compare(value, option) {
             case .equal?: return .bool(!negated)
-            case nil: if option.isNull { sawNull = true }
+            case nil: sawNull = true
             default: break
             }
         }

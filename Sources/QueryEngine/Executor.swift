@@ -127,7 +127,14 @@ final class Executor {
         let groupColumns = try groups.map { try evaluator.evaluate($0, relation) }
         let argumentColumns = try aggregates.map { aggregate in try aggregate.arguments.map { try evaluator.evaluate($0, relation) } }
         for (aggregate, columns) in zip(aggregates, argumentColumns) where aggregate.function.numericOnly {
-            if let first = columns.first, first.type == .varchar || first.type == .boolean || first.type == .timestamp {
+            // A column's type covers every run; a computed value's only the rows at hand, so only
+            // direct column references and literals are checked.
+            let direct: Bool
+            switch aggregate.arguments.first {
+            case .column?, .literal?: direct = true
+            default: direct = false
+            }
+            if direct, let first = columns.first, first.type == .varchar || first.type == .boolean || first.type == .timestamp {
                 throw Diagnostic(.binder, "\(aggregate.function.name)(\(first.type)) is not defined: it takes numbers (cast with TRY_CAST(x AS DOUBLE))", at: aggregate.span)
             }
         }

@@ -159,7 +159,7 @@ enum Operators {
 
     private static func comparison(_ name: String, ordering: Bool = false, _ test: @escaping @Sendable (ComparisonOutcome) -> Bool) -> ScalarFunction {
         ScalarFunction(name, 2...2) { arguments in
-            if ordering, arguments[0].numeric?.isNaN == true || arguments[1].numeric?.isNaN == true { return .bool(false) }
+            if ordering, let a = arguments[0].numeric, let b = arguments[1].numeric, a.isNaN || b.isNaN { return .bool(false) }
             guard let outcome = ValueOrder.compare(arguments[0], arguments[1]) else { return .null }
             return .bool(test(outcome))
         }

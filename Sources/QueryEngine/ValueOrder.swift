@@ -57,8 +57,9 @@ enum ValueOrder {
         return Double(truncated) == number ? .equal : .less
     }
 
+    /// Binary comparison: by UTF-8 bytes (so `é` and `e` + combining accent differ, as in DuckDB).
     static func compareBytes(_ a: String, _ b: String) -> ComparisonOutcome {
-        if a == b { return .equal }
+        if a.utf8.elementsEqual(b.utf8) { return .equal }
         return a.utf8.lexicographicallyPrecedes(b.utf8) ? .less : .greater
     }
 
