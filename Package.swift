@@ -26,6 +26,10 @@ let package = Package(
         .target(name: "QueryEngine", dependencies: ["QuerySyntax", "ColumnIndex", "RunStore"]),
         // Output formats for query results.
         .target(name: "ResultFormat", dependencies: ["QueryEngine", "ColumnIndex"]),
+        // GNU readline for the shell (Debian: libreadline-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
+        // readline's C globals behind functions (Swift 6 strict concurrency will not touch them).
+        .target(name: "ReadlineShim", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
         // The command line: argument parsing and the commands.
@@ -37,6 +41,7 @@ let package = Package(
                 "QuerySyntax",
                 "QueryEngine",
                 "ResultFormat",
+                "ReadlineShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

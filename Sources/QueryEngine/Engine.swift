@@ -103,6 +103,36 @@ public final class Engine {
     }
 }
 
+/// The names a user can type, for completion in the shell.
+public struct Vocabulary: Sendable {
+    public var tables: [String]
+    public var runsColumns: [String]
+    public var historyColumns: [String]
+    /// `config.model.arch`, `summary."val/f1"`: every key path as it is written.
+    public var keyPaths: [String]
+    /// Keys a bare name finds: summary and config keys, quoted where needed (`"val/f1"`), their
+    /// normalised forms (`val_f1`), and history keys.
+    public var bareKeys: [String]
+    public var functions: [String]
+}
+
+extension Engine {
+    public var vocabulary: Vocabulary {
+        let runs = index.runs
+        let paths = runs.configKeys.entries.map { "config." + $0.path.map(Binder.quoteIfNeeded).joined(separator: ".") }
+            + runs.summaryKeys.entries.map { "summary." + $0.path.map(Binder.quoteIfNeeded).joined(separator: ".") }
+        let topLevel = (runs.summaryKeys.entries + runs.configKeys.entries).filter { $0.path.count == 1 }.map { $0.path[0] }
+        let historyKeys = index.history.keys.entries.map { $0.path[0] }
+        return Vocabulary(
+            tables: ["runs", "history"],
+            runsColumns: Binder.runsBuiltins,
+            historyColumns: Binder.historyBuiltins,
+            keyPaths: paths,
+            bareKeys: (topLevel + historyKeys).flatMap { [Binder.quoteIfNeeded($0), Binder.normalise($0)] },
+            functions: Functions.names + AggregateFunction.names)
+    }
+}
+
 /// A result: named columns of equal length.
 public struct QueryResult: Sendable {
     public let names: [String]

@@ -2,43 +2,104 @@ import ColumnIndex
 import QueryEngine
 
 /// A Unicode box table: a header row, numbers right-aligned, text left-aligned, `NULL` shown.
-/// Every row and column is printed (fitting a terminal's width comes with the shell).
+///
+/// With `maxWidth` (a terminal's width) the middle columns fold into a `…` column; with `maxRows`
+/// a long result shows its first and last rows; a footer then says how much is shown. Piped
+/// output sets neither and prints every row and column.
 public struct BoxTableFormatter: ResultFormatter {
     public var options: FormatOptions
+    public var maxWidth: Int?
+    public var maxRows: Int?
 
-    public init(options: FormatOptions = FormatOptions()) {
+    public init(options: FormatOptions = FormatOptions(), maxWidth: Int? = nil, maxRows: Int? = nil) {
         self.options = options
+        self.maxWidth = maxWidth
+        self.maxRows = maxRows
     }
 
     public func format(_ result: QueryResult) -> String {
         let columnCount = result.names.count
         guard columnCount > 0 else { return "" }
-        let rightAligned = numericColumns(result)
-        let cells: [[String]] = (0..<result.rowCount).map { rowIndex in
+        let numeric = numericColumns(result)
+        // Which rows: all, or the first and last halves of maxRows.
+        var rows = Array(0..<result.rowCount)
+        var elidedRows = false
+        if let maxRows, maxRows > 0, result.rowCount > maxRows {
+            let head = (maxRows + 1) / 2
+            rows = Array(0..<head) + Array((result.rowCount - (maxRows - head))..<result.rowCount)
+            elidedRows = true
+        }
+        let cells: [[String]] = rows.map { rowIndex in
             (0..<columnCount).map { options.text(result.value(row: rowIndex, column: $0), null: "NULL").replacingNewlines() }
         }
-        var widths = options.header ? result.names.map(\.displayWidth) : Array(repeating: 0, count: columnCount)
+        let names = result.names.map { $0.replacingNewlines() }
+        var widths = options.header ? names.map(\.displayWidth) : Array(repeating: 0, count: columnCount)
         for row in cells {
             for (columnIndex, cell) in row.enumerated() { widths[columnIndex] = max(widths[columnIndex], cell.displayWidth) }
         }
-        func rule(_ left: String, _ middle: String, _ right: String) -> String {
-            left + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: middle) + right + "\n"
-        }
-        func line(_ row: [String], alignRight: [Bool]) -> String {
-            var text = "│"
-            for (columnIndex, cell) in row.enumerated() {
-                let padding = String(repeating: " ", count: widths[columnIndex] - cell.displayWidth)
-                text += " " + (alignRight[columnIndex] ? padding + cell : cell + padding) + " │"
+        // Which columns: all, or as many from both ends as fit beside a `…` column.
+        var shown = Array(0..<columnCount)
+        var fold: Int?
+        if let maxWidth, widths.reduce(1, { $0 + $1 + 3 }) > maxWidth {
+            var left: [Int] = []
+            var right: [Int] = []
+            var used = 1 + 4  // the outer border and the … column
+            var lower = 0
+            var upper = columnCount - 1
+            var takeLeft = true
+            while lower <= upper {
+                let candidate = takeLeft ? lower : upper
+                if used + widths[candidate] + 3 > maxWidth { break }
+                used += widths[candidate] + 3
+                if takeLeft {
+                    left.append(lower)
+                    lower += 1
+                } else {
+                    right.insert(upper, at: 0)
+                    upper -= 1
+                }
+                takeLeft.toggle()
             }
-            return text + "\n"
+            if left.isEmpty { left = [0] }
+            shown = left + right
+            fold = left.count
+        }
+        var layout: [(width: Int, column: Int?)] = shown.map { (widths[$0], $0) }
+        if let fold { layout.insert((1, nil), at: fold) }
+
+        func rule(_ left: String, _ middle: String, _ right: String) -> String {
+            left + layout.map { String(repeating: "─", count: $0.width + 2) }.joined(separator: middle) + right + "\n"
+        }
+        func line(_ text: (Int) -> String, alignRight: Bool, filler: String = "…") -> String {
+            var output = "│"
+            for entry in layout {
+                guard let column = entry.column else {
+                    output += " " + filler + " │"
+                    continue
+                }
+                let cell = text(column)
+                let padding = String(repeating: " ", count: max(0, entry.width - cell.displayWidth))
+                output += " " + (alignRight && numeric[column] ? padding + cell : cell + padding) + " │"
+            }
+            return output + "\n"
         }
         var output = rule("┌", "┬", "┐")
         if options.header {
-            output += line(result.names.map { $0.replacingNewlines() }, alignRight: Array(repeating: false, count: columnCount))
+            output += line({ names[$0] }, alignRight: false)
             output += rule("├", "┼", "┤")
         }
-        for row in cells { output += line(row, alignRight: rightAligned) }
+        let head = elidedRows ? ((maxRows ?? 0) + 1) / 2 : cells.count
+        for (position, row) in cells.enumerated() {
+            if elidedRows, position == head {
+                output += line({ _ in "·" }, alignRight: false, filler: "·")
+            }
+            output += line({ row[$0] }, alignRight: true)
+        }
         output += rule("└", "┴", "┘")
+        var footer: [String] = []
+        if elidedRows { footer.append("\(result.rowCount) rows (\(cells.count) shown)") }
+        if fold != nil { footer.append("\(columnCount) columns (\(shown.count) shown)") }
+        if !footer.isEmpty { output += footer.joined(separator: ", ") + "\n" }
         return output
     }
 }

@@ -66,8 +66,15 @@ struct QueryCommand: ParsableCommand {
         }
         var fromStdin = false
         if scripts.isEmpty {
-            guard isatty(0) == 0 else {
-                throw ValidationError("give a query: runql \"SELECT …\", -c QUERY, -f FILE, or a script on stdin (the interactive shell is not built yet)")
+            if isatty(0) != 0 {
+                var settings = ShellSettings()
+                settings.format = format
+                settings.header = !noHeader
+                settings.nullText = nullvalue
+                settings.output = try output.map { try OutputSink(path: $0) }
+                let status = try Shell(storePath: storeOptions.path, settings: settings).run()
+                if status != 0 { throw ExitCode(status) }
+                return
             }
             scripts.append((StdinText.readAll(), "<stdin>"))
             fromStdin = true

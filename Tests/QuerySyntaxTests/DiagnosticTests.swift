@@ -15,3 +15,20 @@ import QuerySyntax
             """)
     }
 }
+
+@Suite struct StatementBoundaryTests {
+    @Test func aStatementEndsAtASemicolonOutsideQuotesAndComments() {
+        #expect(StatementBoundary.endsStatement("SELECT 1;"))
+        #expect(StatementBoundary.endsStatement("SELECT 1;  -- done\n"))
+        #expect(StatementBoundary.endsStatement("SELECT 1; SELECT 2;"))
+        #expect(!StatementBoundary.endsStatement("SELECT 1"))
+        #expect(!StatementBoundary.endsStatement("SELECT 1; SELECT 2"))
+        #expect(!StatementBoundary.endsStatement("SELECT ';"))
+        #expect(!StatementBoundary.endsStatement("SELECT \"a;"))
+        #expect(!StatementBoundary.endsStatement("SELECT 1 -- ;"))
+        #expect(!StatementBoundary.endsStatement("SELECT 1 /* ; */"))
+        #expect(!StatementBoundary.endsStatement("SELECT 1; /* open"))
+        #expect(StatementBoundary.endsStatement("SELECT 'it''s;';"))
+        #expect(StatementBoundary.endsStatement("SELECT 1 /* x */;"))
+    }
+}

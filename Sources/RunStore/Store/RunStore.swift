@@ -118,6 +118,26 @@ public struct RunStore: Sendable {
         sync()
     }
 
+    /// A number that changes when any run is added, removed or written (sizes and modification
+    /// times of every run's files): a cheap way for a long-lived reader to notice new data.
+    public func fingerprint() -> Int {
+        var hasher = Hasher()
+        for location in runLocations() {
+            hasher.combine(location)
+            for file in [RunFile.metadata, .config, .summary, .history] {
+                var info = stat()
+                guard stat(layout.runFile(location, file), &info) == 0 else {
+                    hasher.combine(-1)
+                    continue
+                }
+                hasher.combine(info.st_size)
+                hasher.combine(info.st_mtim.tv_sec)
+                hasher.combine(info.st_mtim.tv_nsec)
+            }
+        }
+        return hasher.finalize()
+    }
+
     // MARK: Run identifiers
 
     private static let idAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
