@@ -118,7 +118,7 @@ public struct RunsTable: Sendable {
         self.summaries = summaries
         func strings(_ values: [String?]) -> Column { Column.from(values.map { $0.map(Value.string) ?? .null }, type: .varchar) }
         func timestamps(_ values: [Double?]) -> Column {
-            Column.from(values.map { $0.map { Value.timestamp(Int64(($0 * 1e6).rounded())) } ?? .null }, type: .timestamp)
+            Column.from(values.map { $0.flatMap { Int64(roundingChecked: $0 * 1e6) }.map(Value.timestamp) ?? .null }, type: .timestamp)
         }
         builtins = [
             ("id", strings(metadata.map(\.id))),

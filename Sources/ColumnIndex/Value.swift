@@ -60,7 +60,7 @@ public enum Value: Sendable {
         case .int(let integer): return .int(integer)
         case .double(let number): return .double(number)
         case .string(let text): return .string(text)
-        case .timestamp(let micros): return .string(Timestamp.format(Double(micros) / 1e6))
+        case .timestamp(let micros): return .string(Timestamp.format(micros: micros))
         case .interval(let interval): return .string(interval.description)
         case .list(let elements): return .array(elements.map(\.json))
         case .object(let object): return .object(object)
@@ -80,8 +80,10 @@ public struct Interval: Sendable, Hashable, CustomStringConvertible {
         self.micros = micros
     }
 
-    public static prefix func - (interval: Interval) -> Interval {
-        Interval(months: -interval.months, days: -interval.days, micros: -interval.micros)
+    /// The opposite interval, or nil when a part is `Int64.min` (whose opposite does not fit).
+    public var negated: Interval? {
+        guard months != .min, days != .min, micros != .min else { return nil }
+        return Interval(months: -months, days: -days, micros: -micros)
     }
 
     public var description: String {
@@ -89,13 +91,13 @@ public struct Interval: Sendable, Hashable, CustomStringConvertible {
         if months != 0 {
             let years = months / 12
             let rest = months % 12
-            if years != 0 { parts.append("\(years) year\(abs(years) == 1 ? "" : "s")") }
-            if rest != 0 { parts.append("\(rest) month\(abs(rest) == 1 ? "" : "s")") }
+            if years != 0 { parts.append("\(years) year\(years.magnitude == 1 ? "" : "s")") }
+            if rest != 0 { parts.append("\(rest) month\(rest.magnitude == 1 ? "" : "s")") }
         }
-        if days != 0 { parts.append("\(days) day\(abs(days) == 1 ? "" : "s")") }
+        if days != 0 { parts.append("\(days) day\(days.magnitude == 1 ? "" : "s")") }
         if micros != 0 || parts.isEmpty {
             let sign = micros < 0 ? "-" : ""
-            let total = abs(micros)
+            let total = micros.magnitude
             let seconds = total / 1_000_000
             let fraction = total % 1_000_000
             var clock = "\(sign)\(pad(seconds / 3600)):\(pad(seconds / 60 % 60)):\(pad(seconds % 60))"
@@ -110,7 +112,7 @@ public struct Interval: Sendable, Hashable, CustomStringConvertible {
         return parts.joined(separator: " ")
     }
 
-    private func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    private func pad(_ value: UInt64) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }
 
 extension Value: Hashable {
@@ -155,5 +157,15 @@ extension Value: Hashable {
         case .list(let elements): hasher.combine(7); hasher.combine(elements)
         case .object(let object): hasher.combine(8); hasher.combine(JSONWriter.compact(.object(object)))
         }
+    }
+}
+
+extension Int64 {
+    /// `value` rounded to the nearest integer, or nil when it is not finite or does not fit
+    /// (`Int64(_:)` would trap).
+    public init?(roundingChecked value: Double) {
+        let rounded = value.rounded()
+        guard rounded.isFinite, rounded >= -9_223_372_036_854_775_808.0, rounded < 9_223_372_036_854_775_808.0 else { return nil }
+        self = Int64(rounded)
     }
 }

@@ -29,7 +29,8 @@ struct AggregateFunction: Sendable {
         (["median"], 1...1, { QuantileAccumulator(fixed: 0.5, discrete: false) }),
         (["quantile", "quantile_cont"], 2...2, { QuantileAccumulator(fixed: nil, discrete: false) }),
         (["quantile_disc"], 2...2, { QuantileAccumulator(fixed: nil, discrete: true) }),
-        (["first", "any_value", "arbitrary"], 1...1, { PositionAccumulator(last: false) }),
+        (["first", "arbitrary"], 1...1, { PositionAccumulator(last: false) }),
+        (["any_value"], 1...1, { PositionAccumulator(last: false, skipNulls: true) }),
         (["last"], 1...1, { PositionAccumulator(last: true) }),
         (["list", "array_agg"], 1...1, { ListAccumulator() }),
         (["string_agg", "group_concat", "listagg"], 1...2, { StringAggAccumulator() }),
@@ -212,16 +213,19 @@ final class QuantileAccumulator: Accumulator {
         }
         let value = arguments[0]
         if value.isNull { return }
-        if case .string = value { return }
         values.append(value)
     }
 
     override func result() -> Value {
         guard !values.isEmpty, let fraction else { return .null }
-        let sorted = values.sorted { ValueOrder.sortsBefore($0, $1, descending: false, nullsFirst: false) }
+        // Numbers, when there are any (a string in a mixed-type key is skipped); else all values.
+        let chosen = values.contains(where: \.isNumber) ? values.filter(\.isNumber) : values
+        let sorted = chosen.sorted { ValueOrder.sortsBefore($0, $1, descending: false, nullsFirst: false) }
         let position = fraction * Double(sorted.count - 1)
         if discrete || sorted.contains(where: { !$0.isNumber }) {
-            return sorted[Int((Double(sorted.count - 1) * fraction).rounded(.down))]
+            // DuckDB's discrete quantile: the value at position ceil(n·q) − 1.
+            let position = Int((Double(sorted.count) * fraction).rounded(.up)) - 1
+            return sorted[max(0, min(sorted.count - 1, position))]
         }
         let lower = Int(position.rounded(.down))
         let upper = Int(position.rounded(.up))
@@ -233,12 +237,17 @@ final class QuantileAccumulator: Accumulator {
 
 final class PositionAccumulator: Accumulator {
     private let last: Bool
+    private let skipNulls: Bool
     private var value: Value = .null
     private var seen = false
 
-    init(last: Bool) { self.last = last }
+    init(last: Bool, skipNulls: Bool = false) {
+        self.last = last
+        self.skipNulls = skipNulls
+    }
 
     override func add(_ arguments: [Value]) throws(FunctionFailure) {
+        if skipNulls, arguments[0].isNull { return }
         if last || !seen {
             value = arguments[0]
             seen = true

@@ -146,9 +146,11 @@ final class Binder {
 
         /// The rows the select list is computed from; built last, once every name is resolved.
         func basePlan() -> LogicalPlan {
-            guard let from else { return .values(Relation(columns: [], names: [], count: 1)) }
-            finalize(from)
-            let scanned = self.plan(for: from)
+            var scanned = LogicalPlan.values(Relation(columns: [], names: [], count: 1))
+            if let from {
+                finalize(from)
+                scanned = self.plan(for: from)
+            }
             return predicate.map { .filter(scanned, $0) } ?? scanned
         }
 

@@ -72,8 +72,10 @@ enum Cast {
             switch value {
             case .timestamp: return value
             case .string(let text): return timestampMicros(text).map(Value.timestamp)
-            case .int(let seconds): return .timestamp(seconds &* 1_000_000)
-            case .double(let seconds): return seconds.isFinite ? .timestamp(Int64((seconds * 1e6).rounded())) : nil
+            case .int(let seconds):
+                let (micros, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+                return overflow ? nil : .timestamp(micros)
+            case .double(let seconds): return Int64(roundingChecked: seconds * 1e6).map(Value.timestamp)
             default: return nil
             }
         case .interval:
@@ -119,7 +121,7 @@ enum Cast {
     }
 
     static func timestampMicros(_ text: String) -> Int64? {
-        Timestamp.parse(text.trimmingSpaces).map { Int64(($0 * 1e6).rounded()) }
+        Timestamp.parse(text.trimmingSpaces).flatMap { Int64(roundingChecked: $0 * 1e6) }
     }
 
     /// `'7 days'`, `'1 hour 30 minutes'`, `'2'` with `unit` DAY, `'-3 months'`.
@@ -139,27 +141,35 @@ enum Cast {
             } else {
                 return nil
             }
-            guard let part = Cast.interval(amount, unit: unitWord) else { return nil }
-            interval.months += part.months
-            interval.days += part.days
-            interval.micros += part.micros
+            guard let part = Cast.interval(amount, unit: unitWord), let sum = Dates.sum(interval, part) else { return nil }
+            interval = sum
         }
         return index == 0 ? nil : .interval(interval)
     }
 
     /// `amount` of `unit` (`day`, `days`, `h`, `minute`, …).
+    /// nil for an unknown unit, or an amount too large to hold.
     static func interval(_ amount: Double, unit: String) -> Interval? {
-        let whole = Int64(amount.rounded(.towardZero))
+        func months(_ factor: Double) -> Interval? { Int64(roundingChecked: amount * factor).map { Interval(months: $0) } }
+        func micros(_ factor: Double) -> Interval? { Int64(roundingChecked: amount * factor).map { Interval(micros: $0) } }
         switch unit.lowercased() {
-        case "year", "years", "y", "yr", "yrs": return Interval(months: Int64((amount * 12).rounded()))
-        case "month", "months", "mon", "mons": return Interval(months: whole)
-        case "week", "weeks", "w": return Interval(days: Int64((amount * 7).rounded()))
-        case "day", "days", "d": return Interval(days: whole, micros: Int64(((amount - Double(whole)) * 86_400e6).rounded()))
-        case "hour", "hours", "h", "hr", "hrs": return Interval(micros: Int64((amount * 3_600e6).rounded()))
-        case "minute", "minutes", "m", "min", "mins": return Interval(micros: Int64((amount * 60e6).rounded()))
-        case "second", "seconds", "s", "sec", "secs": return Interval(micros: Int64((amount * 1e6).rounded()))
-        case "millisecond", "milliseconds", "ms", "msec": return Interval(micros: Int64((amount * 1e3).rounded()))
-        case "microsecond", "microseconds", "us", "usec": return Interval(micros: Int64(amount.rounded()))
+        case "millennium", "millennia", "millenniums": return months(12_000)
+        case "century", "centuries": return months(1_200)
+        case "decade", "decades": return months(120)
+        case "year", "years", "y", "yr", "yrs": return months(12)
+        case "quarter", "quarters": return months(3)
+        case "month", "months", "mon", "mons": return months(1)
+        case "week", "weeks", "w": return Int64(roundingChecked: amount * 7).map { Interval(days: $0) }
+        case "day", "days", "d":
+            guard let whole = Int64(roundingChecked: amount.rounded(.towardZero)),
+                let rest = Int64(roundingChecked: (amount - amount.rounded(.towardZero)) * 86_400e6)
+            else { return nil }
+            return Interval(days: whole, micros: rest)
+        case "hour", "hours", "h", "hr", "hrs": return micros(3_600e6)
+        case "minute", "minutes", "m", "min", "mins": return micros(60e6)
+        case "second", "seconds", "s", "sec", "secs": return micros(1e6)
+        case "millisecond", "milliseconds", "ms", "msec": return micros(1e3)
+        case "microsecond", "microseconds", "us", "usec": return micros(1)
         default: return nil
         }
     }

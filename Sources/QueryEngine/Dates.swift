@@ -29,17 +29,44 @@ enum Dates {
         return (a % b != 0 && (a < 0) != (b < 0)) ? quotient - 1 : quotient
     }
 
-    static func add(_ micros: Int64, _ interval: Interval) -> Int64 {
+    /// Timestamps must stay within ±290,000 years of 1970 (what microseconds in 64 bits hold).
+    static let yearLimit: Int64 = 290_000
+
+    /// `micros + interval`, or an error when the result leaves the representable range.
+    static func add(_ micros: Int64, _ interval: Interval) throws(FunctionFailure) -> Int64 {
+        let failure = FunctionFailure(.outOfRange, "timestamp out of range: \(Render.text(.timestamp(micros))) + \(interval)")
         var result = micros
         if interval.months != 0 {
             var parts = civil(result)
+            guard interval.months.magnitude < UInt64(yearLimit * 24) else { throw failure }
             let totalMonths = parts.year * 12 + (parts.month - 1) + interval.months
             parts.year = floorDiv(totalMonths, 12)
+            guard parts.year.magnitude < UInt64(yearLimit) else { throw failure }
             parts.month = totalMonths - parts.year * 12 + 1
             parts.day = min(parts.day, daysInMonth(parts.year, parts.month))
             result = self.micros(parts)
         }
-        return result + interval.days * microsPerDay + interval.micros
+        let (dayMicros, overflow1) = interval.days.multipliedReportingOverflow(by: microsPerDay)
+        let (withDays, overflow2) = result.addingReportingOverflow(dayMicros)
+        let (total, overflow3) = withDays.addingReportingOverflow(interval.micros)
+        if overflow1 || overflow2 || overflow3 { throw failure }
+        return total
+    }
+
+    /// The sum of two intervals, part by part; nil on overflow.
+    static func sum(_ a: Interval, _ b: Interval) -> Interval? {
+        let (months, overflow1) = a.months.addingReportingOverflow(b.months)
+        let (days, overflow2) = a.days.addingReportingOverflow(b.days)
+        let (micros, overflow3) = a.micros.addingReportingOverflow(b.micros)
+        return overflow1 || overflow2 || overflow3 ? nil : Interval(months: months, days: days, micros: micros)
+    }
+
+    /// An interval times an integer, part by part; nil on overflow.
+    static func product(_ a: Interval, _ factor: Int64) -> Interval? {
+        let (months, overflow1) = a.months.multipliedReportingOverflow(by: factor)
+        let (days, overflow2) = a.days.multipliedReportingOverflow(by: factor)
+        let (micros, overflow3) = a.micros.multipliedReportingOverflow(by: factor)
+        return overflow1 || overflow2 || overflow3 ? nil : Interval(months: months, days: days, micros: micros)
     }
 
     static func daysInMonth(_ year: Int64, _ month: Int64) -> Int64 {

@@ -151,14 +151,30 @@ struct Evaluator {
             }
             let column = try evaluate(inner, relation, rows: rows)
             return Column.from((0..<count).map { rowIndex -> Value in
+                // Nothing is in an empty set, not even NULL.
+                if options.isEmpty { return .bool(negated) }
                 let value = column.value(at: rowIndex)
                 if value.isNull { return .null }
                 if set.contains(value) { return .bool(!negated) }
+                // The hash lookup misses what only the comparison rules equate (a timestamp and
+                // its ISO string) or cannot decide (a number and a string): compare those.
+                if set.contains(where: { !Self.sameKind($0, value) }) { return membership(value, options, negated: negated) }
                 return hasNull ? .null : .bool(negated)
             }, type: .boolean)
         case .exists(let subquery, let negated):
             let result = try executor.run(subquery)
             return Column.constant(.bool((result.count > 0) != negated), count: count)
+        }
+    }
+
+    /// Whether two values are of one kind for equality (numbers with numbers, strings with strings…).
+    private static func sameKind(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.int, .int), (.int, .double), (.double, .int), (.double, .double), (.string, .string), (.bool, .bool),
+            (.timestamp, .timestamp), (.interval, .interval), (.list, .list), (.object, .object):
+            return true
+        default:
+            return false
         }
     }
 

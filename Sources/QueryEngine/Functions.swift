@@ -51,7 +51,8 @@ enum Functions {
             let digits = arguments.count > 1 ? try integer(arguments[1], "round") : 0
             if case .int(let integer) = arguments[0], digits >= 0 { return .int(integer) }
             let value = try number(arguments[0], "round")
-            guard value.isFinite else { return .double(value) }
+            guard value.isFinite, digits < 300 else { return .double(value) }
+            if digits < -300 { return .double(0) }
             let scale = pow(10.0, Double(digits))
             return .double((value * scale).rounded(.toNearestOrAwayFromZero) / scale)
         }),
@@ -142,24 +143,29 @@ enum Functions {
             .string(arguments.filter { !$0.isNull }.map(Render.text).joined())
         }),
         (["substr", "substring"], ScalarFunction("substr", 2...3) { arguments throws(FunctionFailure) in
+            // DuckDB's rules: 1-based; 0 is the position before the first character; a negative
+            // start counts from the end. Clamped first, so that no arithmetic can overflow.
             let characters = Array(try Operators.string(arguments[0], "substr"))
-            let start = try integer(arguments[1], "substr")
-            let length = arguments.count > 2 ? try integer(arguments[2], "substr") : Int64(characters.count)
+            let count = characters.count
+            var start = Int(clamping: max(min(try integer(arguments[1], "substr"), Int64(count) + 1), -Int64(count) - 1))
+            var length = arguments.count > 2 ? Int(clamping: min(try integer(arguments[2], "substr"), Int64(count) + 2)) : count + 2
             if length < 0 { throw FunctionFailure(.outOfRange, "substr: the length must not be negative") }
-            let from = max(start - 1, 0)
-            let to = min(Int64(characters.count), max(start - 1, -length) + length)
+            if start == 0 { length -= 1; start = 1 }
+            var from = start > 0 ? start - 1 : count + start
+            if from < 0 { length += from; from = 0 }
+            let to = min(count, from + max(length, 0))
             guard from < to else { return .string("") }
-            return .string(String(characters[Int(from)..<Int(to)]))
+            return .string(String(characters[from..<to]))
         }),
         (["left"], ScalarFunction("left", 2...2) { arguments throws(FunctionFailure) in
             let characters = Array(try Operators.string(arguments[0], "left"))
-            let count = try integer(arguments[1], "left")
-            return .string(String(count >= 0 ? characters.prefix(Int(min(count, Int64(characters.count)))) : characters.dropLast(Int(min(-count, Int64(characters.count))))))
+            let count = Int(clamping: max(min(try integer(arguments[1], "left"), Int64(characters.count)), -Int64(characters.count)))
+            return .string(String(count >= 0 ? characters.prefix(count) : characters.dropLast(-count)))
         }),
         (["right"], ScalarFunction("right", 2...2) { arguments throws(FunctionFailure) in
             let characters = Array(try Operators.string(arguments[0], "right"))
-            let count = try integer(arguments[1], "right")
-            return .string(String(count >= 0 ? characters.suffix(Int(min(count, Int64(characters.count)))) : characters.dropFirst(Int(min(-count, Int64(characters.count))))))
+            let count = Int(clamping: max(min(try integer(arguments[1], "right"), Int64(characters.count)), -Int64(characters.count)))
+            return .string(String(count >= 0 ? characters.suffix(count) : characters.dropFirst(-count)))
         }),
         (["replace"], ScalarFunction("replace", 3...3) { arguments throws(FunctionFailure) in
             let subject = try Operators.string(arguments[0], "replace")
@@ -194,6 +200,7 @@ enum Functions {
         (["strpos", "instr", "position"], ScalarFunction("strpos", 2...2) { arguments throws(FunctionFailure) in
             let haystack = try Operators.string(arguments[0], "strpos")
             let needle = try Operators.string(arguments[1], "strpos")
+            if needle.isEmpty { return .int(1) }
             guard let range = haystack.range(of: needle) else { return .int(0) }
             return .int(Int64(haystack.distance(from: haystack.startIndex, to: range.lowerBound) + 1))
         }),
@@ -225,7 +232,7 @@ enum Functions {
         }),
         // Dates
         (["now", "current_timestamp", "get_current_timestamp"], ScalarFunction("now", 0...0) { _ in
-            .timestamp(Int64((Timestamp.now() * 1e6).rounded()))
+            .timestamp(Int64(roundingChecked: Timestamp.now() * 1e6) ?? 0)
         }),
         (["date_trunc", "datetrunc"], ScalarFunction("date_trunc", 2...2) { arguments throws(FunctionFailure) in
             .timestamp(try Dates.truncate(try timestamp(arguments[1], "date_trunc"), to: try Operators.string(arguments[0], "date_trunc")))
@@ -243,23 +250,29 @@ enum Functions {
         (["to_timestamp"], ScalarFunction("to_timestamp", 1...1) { arguments throws(FunctionFailure) in
             let seconds = try number(arguments[0], "to_timestamp")
             guard seconds.isFinite, abs(seconds) < 9e12 else { throw FunctionFailure(.outOfRange, "to_timestamp: \(seconds) is out of range") }
-            return .timestamp(Int64((seconds * 1e6).rounded()))
+            return Int64(roundingChecked: seconds * 1e6).map(Value.timestamp) ?? .null
         }),
         (["date_diff", "datediff"], ScalarFunction("date_diff", 3...3) { arguments throws(FunctionFailure) in
-            let part = try Operators.string(arguments[0], "date_diff")
+            // The number of `part` boundaries between the two (whole weeks for week), as DuckDB counts.
+            let part = try Operators.string(arguments[0], "date_diff").lowercased()
             let start = try timestamp(arguments[1], "date_diff")
             let end = try timestamp(arguments[2], "date_diff")
-            let divisor: Int64
-            switch part.lowercased() {
-            case "day", "days", "d": divisor = Dates.microsPerDay
-            case "hour", "hours", "h": divisor = 3_600_000_000
-            case "minute", "minutes", "m": divisor = 60_000_000
-            case "second", "seconds", "s": divisor = 1_000_000
-            case "week", "weeks": divisor = 7 * Dates.microsPerDay
-            default: throw FunctionFailure(.invalidInput, "date_diff: unknown part '\(part)'")
+            let from = Dates.civil(start)
+            let to = Dates.civil(end)
+            func boundaries(_ unit: String, _ size: Int64) throws(FunctionFailure) -> Int64 {
+                Dates.floorDiv(try Dates.truncate(end, to: unit), size) - Dates.floorDiv(try Dates.truncate(start, to: unit), size)
             }
-            return .int(Dates.floorDiv(try Dates.truncate(end, to: part == "week" ? "day" : part), divisor)
-                        - Dates.floorDiv(try Dates.truncate(start, to: part == "week" ? "day" : part), divisor))
+            switch part {
+            case "year", "years", "y": return .int(to.year - from.year)
+            case "quarter", "quarters": return .int((to.year * 4 + (to.month - 1) / 3) - (from.year * 4 + (from.month - 1) / 3))
+            case "month", "months": return .int((to.year * 12 + to.month) - (from.year * 12 + from.month))
+            case "week", "weeks", "w": return .int(try boundaries("day", Dates.microsPerDay) / 7)
+            case "day", "days", "d": return .int(try boundaries("day", Dates.microsPerDay))
+            case "hour", "hours", "h": return .int(try boundaries("hour", 3_600_000_000))
+            case "minute", "minutes", "m": return .int(try boundaries("minute", 60_000_000))
+            case "second", "seconds", "s": return .int(try boundaries("second", 1_000_000))
+            default: throw FunctionFailure(.invalidInput, "date_diff: unknown part '\(part)' (expected year, quarter, month, week, day, hour, minute or second)")
+            }
         }),
         // Lists
         (["list_contains", "list_has", "array_contains", "array_has"], ScalarFunction("list_contains", 2...2) { arguments throws(FunctionFailure) in
@@ -282,9 +295,18 @@ enum Functions {
             .list(try list(arguments[0], "list_concat") + list(arguments[1], "list_concat"))
         }),
         (["list_sum"], ScalarFunction("list_sum", 1...1) { arguments throws(FunctionFailure) in
-            let numbers = try list(arguments[0], "list_sum").compactMap(\.numeric)
-            if numbers.isEmpty { return .null }
-            return .double(numbers.reduce(0, +))
+            let elements = try list(arguments[0], "list_sum").filter { !$0.isNull }
+            if elements.isEmpty { return .null }
+            var integerSum: Int64 = 0
+            var exact = true
+            for element in elements {
+                guard case .int(let integer) = element else { exact = false; break }
+                let (sum, overflow) = integerSum.addingReportingOverflow(integer)
+                if overflow { exact = false; break }
+                integerSum = sum
+            }
+            if exact { return .int(integerSum) }
+            return .double(elements.compactMap(\.numeric).reduce(0, +))
         }),
         (["list_min"], ScalarFunction("list_min", 1...1) { arguments throws(FunctionFailure) in
             try list(arguments[0], "list_min").filter { !$0.isNull }.min { ValueOrder.sortsBefore($0, $1, descending: false, nullsFirst: false) } ?? .null

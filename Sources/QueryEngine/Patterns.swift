@@ -47,6 +47,7 @@ enum Patterns {
 
     /// Whether `pattern` matches somewhere in `text` (POSIX-style partial match, as DuckDB's `~`).
     static func regexMatches(_ text: String, _ pattern: String) throws(FunctionFailure) -> Bool {
+        if pattern.isEmpty { return true }
         let regex = try cache.regex(pattern)
         let range = NSRange(text.startIndex..., in: text)
         return regex.firstMatch(in: text, range: range) != nil

@@ -13,7 +13,7 @@ public enum Render {
         case .double(let number): return JSONWriter.formatDouble(number)
         case .string(let text): return text
         case .timestamp(let micros):
-            let iso = Timestamp.format(Double(micros) / 1e6)
+            let iso = Timestamp.format(micros: micros)
             return String(iso.dropLast().map { $0 == "T" ? " " : $0 })
         case .interval(let interval): return interval.description
         case .list(let elements): return "[" + elements.map(listElement).joined(separator: ", ") + "]"

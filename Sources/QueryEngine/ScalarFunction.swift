@@ -104,7 +104,9 @@ enum Operators {
             if integer == .min { throw FunctionFailure(.outOfRange, "overflow in negation of \(integer)") }
             return .int(-integer)
         case .double(let number): return .double(-number)
-        case .interval(let interval): return .interval(-interval)
+        case .interval(let interval):
+            guard let negated = interval.negated else { throw FunctionFailure(.outOfRange, "overflow in negation of \(interval)") }
+            return .interval(negated)
         case let other: throw FunctionFailure(.binder, "cannot negate a \(DataType.of(other)) value")
         }
     }
@@ -137,17 +139,22 @@ enum Operators {
                 if result.overflow { throw FunctionFailure(.outOfRange, "overflow in \(a) \(name) \(b)") }
                 return .int(result.partialValue)
             case let (.timestamp(micros), .interval(interval)) where name == "+" || name == "-":
-                return .timestamp(Dates.add(micros, name == "+" ? interval : -interval))
+                guard let signed = name == "+" ? interval : interval.negated else { throw FunctionFailure(.outOfRange, "interval out of range") }
+                return .timestamp(try Dates.add(micros, signed))
             case let (.interval(interval), .timestamp(micros)) where name == "+":
-                return .timestamp(Dates.add(micros, interval))
+                return .timestamp(try Dates.add(micros, interval))
             case let (.timestamp(a), .timestamp(b)) where name == "-":
-                let difference = a - b
+                let (difference, overflow) = a.subtractingReportingOverflow(b)
+                if overflow { throw FunctionFailure(.outOfRange, "overflow in the difference of two timestamps") }
                 return .interval(Interval(days: difference / Dates.microsPerDay, micros: difference % Dates.microsPerDay))
             case let (.interval(a), .interval(b)) where name == "+" || name == "-":
-                let sign: Int64 = name == "+" ? 1 : -1
-                return .interval(Interval(months: a.months + sign * b.months, days: a.days + sign * b.days, micros: a.micros + sign * b.micros))
+                guard let right = name == "+" ? b : b.negated, let sum = Dates.sum(a, right) else {
+                    throw FunctionFailure(.outOfRange, "interval out of range")
+                }
+                return .interval(sum)
             case let (.interval(a), .int(b)) where name == "*", let (.int(b), .interval(a)) where name == "*":
-                return .interval(Interval(months: a.months * b, days: a.days * b, micros: a.micros * b))
+                guard let product = Dates.product(a, b) else { throw FunctionFailure(.outOfRange, "interval out of range") }
+                return .interval(product)
             case let (.string(a), .string(b)):
                 throw FunctionFailure(.binder, "No operator \(name) for VARCHAR and VARCHAR ('\(a)' \(name) '\(b)'); use || to concatenate")
             default:

@@ -49,8 +49,8 @@ enum ValueOrder {
 
     /// `int < double` without rounding the integer through a double.
     private static func compareExact(_ integer: Int64, _ number: Double) -> ComparisonOutcome {
-        if number >= 9.3e18 { return .less }
-        if number <= -9.3e18 { return .greater }
+        if number >= 9_223_372_036_854_775_808.0 { return .less }
+        if number < -9_223_372_036_854_775_808.0 { return .greater }
         let truncated = Int64(number.rounded(.down))
         if integer < truncated { return .less }
         if integer > truncated { return .greater }

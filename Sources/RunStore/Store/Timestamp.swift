@@ -15,10 +15,20 @@ public enum Timestamp {
 
     /// `2026-11-28T08:18:30Z`, with up to microseconds of fraction when there is one.
     public static func format(_ seconds: Double) -> String {
-        let micros = Int64((seconds * 1e6).rounded())
-        let whole = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let scaled = (seconds * 1e6).rounded()
+        guard scaled.isFinite, scaled >= -9_223_372_036_854_775_808.0, scaled < 9_223_372_036_854_775_808.0 else {
+            return seconds.isNaN ? "NaN" : seconds < 0 ? "-infinity" : "infinity"
+        }
+        return format(micros: Int64(scaled))
+    }
+
+    /// The same, from microseconds since the epoch (exact, for any 64-bit value).
+    public static func format(micros: Int64) -> String {
+        var whole = micros / 1_000_000
+        if micros % 1_000_000 < 0 { whole -= 1 }
         var fraction = micros - whole * 1_000_000
-        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
+        var days = whole / 86_400
+        if whole % 86_400 < 0 { days -= 1 }
         let secondOfDay = whole - days * 86_400
         let (year, month, day) = civil(fromDays: days)
         var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
