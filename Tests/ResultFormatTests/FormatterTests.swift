@@ -19,16 +19,30 @@ import Testing
 
     @Test func table() {
         #expect(OutputFormat.table.formatter().format(Self.result) == """
-            ┌────────────┬───────────┬──────────────┬────────┬───────────────────────┐
-            │ name       │ score     │ note         │ tags   │ at                    │
-            ├────────────┼───────────┼──────────────┼────────┼───────────────────────┤
-            │ alpha      │       0.5 │ a|b          │ [x, y] │ 2026-01-05 00:00:00   │
-            │ bêta, "b"  │       NaN │ line1↵line2  │ []     │ NULL                  │
-            │ NULL       │ -Infinity │ 日本         │ NULL   │ 2026-01-05 00:00:00.5 │
-            │            │         3 │ NULL         │ [1]    │ NULL                  │
-            └────────────┴───────────┴──────────────┴────────┴───────────────────────┘
+            ┌───────────┬───────────┬─────────────┬────────┬───────────────────────┐
+            │ name      │ score     │ note        │ tags   │ at                    │
+            ├───────────┼───────────┼─────────────┼────────┼───────────────────────┤
+            │ alpha     │       0.5 │ a|b         │ [x, y] │ 2026-01-05 00:00:00   │
+            │ bêta, "b" │       NaN │ line1↵line2 │ []     │ NULL                  │
+            │ NULL      │ -Infinity │ 日本        │ NULL   │ 2026-01-05 00:00:00.5 │
+            │           │         3 │ NULL        │ [1]    │ NULL                  │
+            └───────────┴───────────┴─────────────┴────────┴───────────────────────┘
 
             """)
+    }
+
+    @Test func tableOnATerminalFoldsColumnsAndElidesRows() {
+        let wide = QueryResult(
+            names: (1...8).map { "column\($0)" },
+            columns: (1...8).map { column in Column.from((1...30).map { Value.int(Int64($0 * column)) }) },
+            rowCount: 30)
+        let text = BoxTableFormatter(maxWidth: 50, maxRows: 4).format(wide)
+        let lines = text.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.count <= 50 })
+        #expect(lines[1] == "│ column1 │ column2 │ … │ column7 │ column8 │")
+        #expect(lines[3] == "│       1 │       2 │ … │       7 │       8 │")
+        #expect(lines[5] == "│ ·       │ ·       │ · │ ·       │ ·       │")
+        #expect(lines.last == "30 rows (4 shown), 8 columns (4 shown)")
     }
 
     @Test func csvAndTSV() {
