@@ -116,14 +116,11 @@ enum Operators {
         return ValueOrder.compare(a, b) == .equal
     }
 
-    /// Both arguments as doubles; nil (NULL) when one is of a non-numeric type in a mixed-type
-    /// column; an error when one is plainly not a number.
+    /// Both arguments as doubles, or a type error (which the evaluator turns into NULL for a
+    /// value of a mixed-type key).
     private static func numbers(_ arguments: [Value], _ op: String) throws(FunctionFailure) -> (Double, Double)? {
         guard let a = arguments[0].numeric, let b = arguments[1].numeric else {
-            if case .string = arguments[0], case .string = arguments[1] {
-                throw FunctionFailure(.binder, "No operator \(op) for VARCHAR and VARCHAR")
-            }
-            return nil
+            throw FunctionFailure(.binder, "No operator \(op) for \(DataType.of(arguments[0])) and \(DataType.of(arguments[1]))")
         }
         return (a, b)
     }

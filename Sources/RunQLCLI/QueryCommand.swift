@@ -83,7 +83,11 @@ struct QueryCommand: ParsableCommand {
         let engine = Engine(store: store)
         for warning in engine.index.warnings { Console.warn(warning) }
         let humanFormat = format == .table || format == .markdown
-        let formatter = format.formatter(FormatOptions(nullText: nullvalue, header: !noHeader, precision: humanFormat ? precision : nil))
+        let options = FormatOptions(nullText: nullvalue, header: !noHeader, precision: humanFormat ? precision : nil)
+        // On a terminal a table fits its width and elides long results; piped, it prints everything.
+        let formatter: any ResultFormatter = format == .table && output == nil && isatty(1) != 0
+            ? BoxTableFormatter(options: options, maxWidth: Terminal.width, maxRows: 40)
+            : format.formatter(options)
         let sink = try OutputSink(path: output)
         var failed = false
         for (source, origin) in scripts {
