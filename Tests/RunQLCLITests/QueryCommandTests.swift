@@ -66,3 +66,60 @@ import Testing
         }
     }
 }
+
+/// Machine formats read back by the standard tools: Python's csv and json modules.
+@Suite struct FormatRoundTripTests {
+    /// Quotes, a comma, a newline inside a value (a real line break in the SQL string), a pipe,
+    /// NULL, the empty string, a list and a timestamp.
+    static let awkward = "SELECT name, val_f1, 'a,b \"c\"' || '\nd|e' AS text, NULL AS nothing, '' AS empty, tags, created_at FROM runs ORDER BY name LIMIT 5"
+
+    func python(_ script: String, input: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func csvReadsBackThroughPythonsCSVModule() throws {
+        let result = try CLI.run(["--store", QueryCommandTests.sampleStore, "--format", "csv", Self.awkward])
+        #expect(result.status == 0, "\(result.stderr)")
+        let decoded = try python("import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))", input: result.stdout)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(decoded.utf8)) as? [[String]])
+        #expect(rows.count == 6)
+        #expect(rows[0] == ["name", "val_f1", "text", "nothing", "empty", "tags", "created_at"])
+        #expect(rows[1][2] == "a,b \"c\"\nd|e")
+        #expect(rows[1][3] == "" && rows[1][4] == "")
+        #expect(Double(rows[1][1]) != nil)
+    }
+
+    @Test func jsonAndNDJSONReadBackThroughPythonsJSONModule() throws {
+        let query = Self.awkward.replacingOccurrences(of: " FROM runs", with: ", 'NaN'::DOUBLE AS nan FROM runs")
+        for format in ["json", "ndjson"] {
+            let result = try CLI.run(["--store", QueryCommandTests.sampleStore, "--format", format, query])
+            #expect(result.status == 0, "\(result.stderr)")
+            let script = format == "json"
+                ? "import json, sys; rows = json.load(sys.stdin); print(len(rows), rows[0]['nan'], rows[0]['text'] == 'a,b \"c\"\\nd|e', rows[0]['nothing'], type(rows[0]['tags']).__name__, rows[0]['created_at'][10])"
+                : "import json, sys; rows = [json.loads(line) for line in sys.stdin]; print(len(rows), rows[0]['nan'], rows[0]['text'] == 'a,b \"c\"\\nd|e', rows[0]['nothing'], type(rows[0]['tags']).__name__, rows[0]['created_at'][10])"
+            #expect(try python(script, input: result.stdout) == "5 None True None list T\n", "\(format)")
+        }
+    }
+
+    @Test func outputFileTakesTheResultsAndStdoutStaysEmpty() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.path + "/out.csv"
+        let result = try CLI.run(["-o", file, "--format", "csv", "--store", QueryCommandTests.sampleStore, "SELECT count(*) AS n FROM runs"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "n\n150\n")
+    }
+}
