@@ -5,7 +5,7 @@ extension Binder {
     /// Binds an expression over the columns of `scope` (no aggregates: `Aggregation.bind` handles those).
     func bindExpression(_ expression: Expr, in scope: Scope) throws -> BoundExpr {
         try bindExpression(expression) { inner in try self.bindExpression(inner, in: scope) } column: { path, span in
-            .column(try self.resolveColumn(path, in: scope, span: span).slot)
+            try self.bindReference(path, in: scope, span: span)
         } scope: { scope }
     }
 
@@ -58,11 +58,11 @@ extension Binder {
             let membership = BoundExpr.call(Functions.lookup("list_contains")!, [try child(list), try child(operand)], span: expression.span)
             return negated ? .not(membership) : membership
         case .inSubquery(let operand, let query, let negated):
-            return .inSubquery(try child(operand), try subquery(query, scope: scope()), negated: negated)
+            return .inSubquery(try child(operand), try subquery(query, scope: scope(), span: expression.span), negated: negated)
         case .exists(let query, let negated):
-            return .exists(try subquery(query, scope: scope()), negated: negated)
+            return .exists(try subquery(query, scope: scope(), span: expression.span), negated: negated)
         case .subquery(let query):
-            return .scalarSubquery(try subquery(query, scope: scope()), span: expression.span)
+            return .scalarSubquery(try subquery(query, scope: scope(), span: expression.span), span: expression.span)
         case .like(let operand, let pattern, let escape, let caseInsensitive, let negated):
             return .like(try child(operand), pattern: try child(pattern), escape: try escape.map(child), caseInsensitive: caseInsensitive,
                          negated: negated, span: expression.span)
@@ -112,8 +112,16 @@ extension Binder {
         }
     }
 
-    private func subquery(_ query: Query, scope: Scope) throws -> SubqueryPlan {
-        SubqueryPlan(plan: try bind(query, outer: scope).plan)
+    /// Binds a subquery; the columns of the query around it that it reads make it correlated.
+    private func subquery(_ query: Query, scope: Scope, span: SourceSpan) throws -> SubqueryPlan {
+        correlation.append([])
+        defer { correlation.removeLast() }
+        let plan = try bind(query, outer: scope).plan
+        let references = correlation[correlation.count - 1]
+        if !references.isEmpty, aggregationDepth > 0 {
+            throw Diagnostic(.notImplemented, "a correlated subquery in an aggregated SELECT is not supported yet; join instead", at: span)
+        }
+        return SubqueryPlan(plan: plan, outerReferences: references)
     }
 
     private func bindFunction(_ call: FunctionCall, span: SourceSpan, child: (Expr) throws -> BoundExpr) throws -> BoundExpr {
@@ -208,6 +216,12 @@ final class Aggregation {
 
     /// Binds an expression computed after grouping: group keys and aggregates become output columns.
     func bind(_ expression: Expr) throws -> BoundExpr {
+        binder.aggregationDepth += 1
+        defer { binder.aggregationDepth -= 1 }
+        return try bindAggregated(expression)
+    }
+
+    private func bindAggregated(_ expression: Expr) throws -> BoundExpr {
         if case .function(let call) = expression.kind, call.over == nil, let function = AggregateFunction.lookup(call.name.text) {
             return try bindAggregate(call, function, span: expression.span)
         }
@@ -216,7 +230,7 @@ final class Aggregation {
         {
             return .column(groupSlots[position])
         }
-        return try binder.bindExpression(expression) { inner in try self.bind(inner) } column: { path, span in
+        return try binder.bindExpression(expression) { inner in try self.bindAggregated(inner) } column: { path, span in
             // A column that is neither grouped nor inside an aggregate.
             let resolved = try binder.resolveColumn(path, in: scope, span: span)
             let bound = BoundExpr.column(resolved.slot)

@@ -27,12 +27,28 @@ extension Binder {
 
     func resolveColumn(_ path: [Name], in scope: Scope, span: SourceSpan) throws -> Resolved {
         if let resolved = try resolveLocally(path, in: scope, span: span) { return resolved }
-        var outer = scope.parent
-        while let parentScope = outer {
-            if (try? resolveLocally(path, in: parentScope, span: span)) ?? nil != nil {
-                throw Diagnostic(.notImplemented, "correlated subqueries are not supported yet (\(describe(path)) refers to the outer query); rewrite it with a JOIN", at: span)
+        if let outer = scope.parent, (try? resolveLocally(path, in: outer, span: span)) ?? nil != nil {
+            throw Diagnostic(.binder, "\(describe(path)) refers to the outer query here", at: span)
+        }
+        throw notFound(path, in: scope, span: span)
+    }
+
+    /// A column reference in an expression: of this query, or (in a subquery) of the query
+    /// around it, which makes the subquery correlated.
+    func bindReference(_ path: [Name], in scope: Scope, span: SourceSpan) throws -> BoundExpr {
+        if let resolved = try resolveLocally(path, in: scope, span: span) { return .column(resolved.slot) }
+        if let parent = scope.parent, let resolved = try resolveLocally(path, in: parent, span: span) {
+            guard !correlation.isEmpty else { throw notFound(path, in: scope, span: span) }
+            let reference = OuterReference(slot: resolved.slot)
+            correlation[correlation.count - 1].append(reference)
+            return .outer(reference)
+        }
+        var outer = scope.parent?.parent
+        while let ancestor = outer {
+            if (try? resolveLocally(path, in: ancestor, span: span)) ?? nil != nil {
+                throw Diagnostic(.notImplemented, "a subquery may refer to the query just around it, not further out (\(describe(path)))", at: span)
             }
-            outer = parentScope.parent
+            outer = ancestor.parent
         }
         throw notFound(path, in: scope, span: span)
     }

@@ -8,6 +8,10 @@ final class Binder {
     private let sourceBytes: [UInt8]
     /// CTEs in scope, innermost last.
     private var commonTables: [[String: (SharedPlan, [String])]] = []
+    /// The outer references of the subqueries being bound, innermost last.
+    var correlation: [[OuterReference]] = []
+    /// How deep binding is inside aggregated expressions (where a correlated subquery cannot run).
+    var aggregationDepth = 0
 
     init(index: RunIndex, source: String) {
         self.index = index
@@ -449,7 +453,7 @@ final class Binder {
     func slots(in expression: BoundExpr) -> [ColumnSlot] {
         switch expression {
         case .column(let slot): return [slot]
-        case .literal, .scalarSubquery, .exists: return []
+        case .literal, .outer, .scalarSubquery, .exists: return []
         case .call(_, let arguments, _): return arguments.flatMap(slots)
         case .and(let terms), .or(let terms): return terms.flatMap(slots)
         case .not(let inner), .isNull(let inner, _), .cast(let inner, _, _, _), .inSubquery(let inner, _, _): return slots(in: inner)

@@ -16,6 +16,8 @@ struct Evaluator {
         case .column(let slot):
             let column = relation.columns[slot.index]
             return rows.map { column.gather($0) } ?? column
+        case .outer(let reference):
+            return Column.constant(reference.value, count: count)
         case .literal(let value):
             return Column.constant(value, count: count)
         case .call(let function, let arguments, let span):
@@ -130,14 +132,28 @@ struct Evaluator {
             }
             return builder.finish()
         case .scalarSubquery(let subquery, let span):
-            let result = try executor.run(subquery)
-            guard result.columns.count == 1 else {
-                throw Diagnostic(.binder, "a scalar subquery must return one column, not \(result.columns.count)", at: span)
-            }
-            if result.count > 1 {
-                throw Diagnostic(.invalidInput, "more than one row returned by a subquery used as an expression", at: span)
-            }
-            return Column.constant(result.count == 0 ? .null : result.columns[0].value(at: 0), count: count)
+            let results = try subqueryResults(subquery, relation, rows: rows, count: count)
+            return Column.from(try results.map { result -> Value in
+                guard result.columns.count == 1 else {
+                    throw Diagnostic(.binder, "a scalar subquery must return one column, not \(result.columns.count)", at: span)
+                }
+                if result.count > 1 {
+                    throw Diagnostic(.invalidInput, "more than one row returned by a subquery used as an expression", at: span)
+                }
+                return result.count == 0 ? .null : result.columns[0].value(at: 0)
+            })
+        case .inSubquery(let inner, let subquery, let negated) where !subquery.outerReferences.isEmpty:
+            let results = try subqueryResults(subquery, relation, rows: rows, count: count)
+            let column = try evaluate(inner, relation, rows: rows)
+            return Column.from(try (0..<count).map { rowIndex -> Value in
+                let result = results[rowIndex]
+                guard result.columns.count == 1 else {
+                    throw Diagnostic(.binder, "a subquery after IN must return one column, not \(result.columns.count)")
+                }
+                if result.count == 0 { return .bool(negated) }
+                let value = column.value(at: rowIndex)
+                return value.isNull ? .null : membership(value, result.columns[0].values, negated: negated)
+            }, type: .boolean)
         case .inSubquery(let inner, let subquery, let negated):
             let result = try executor.run(subquery)
             guard result.columns.count == 1 else {
@@ -162,9 +178,35 @@ struct Evaluator {
                 return hasNull ? .null : .bool(negated)
             }, type: .boolean)
         case .exists(let subquery, let negated):
-            let result = try executor.run(subquery)
-            return Column.constant(.bool((result.count > 0) != negated), count: count)
+            let results = try subqueryResults(subquery, relation, rows: rows, count: count)
+            return Column.from(results.map { Value.bool(($0.count > 0) != negated) }, type: .boolean)
         }
+    }
+
+    /// A subquery's result for each evaluated row: one run when it is uncorrelated, else one run
+    /// per distinct combination of the outer values it reads.
+    private func subqueryResults(_ subquery: SubqueryPlan, _ relation: Relation, rows: [Int]?, count: Int) throws -> [Relation] {
+        let references = subquery.outerReferences
+        if references.isEmpty { return Array(repeating: try executor.run(subquery), count: count) }
+        let outerColumns = references.map { reference -> Column in
+            let column = relation.columns[reference.slot.index]
+            return rows.map { column.gather($0) } ?? column
+        }
+        var cache: [[Value]: Relation] = [:]
+        var results: [Relation] = []
+        results.reserveCapacity(count)
+        for rowIndex in 0..<count {
+            let key = outerColumns.map { $0.value(at: rowIndex) }
+            if let cached = cache[key] {
+                results.append(cached)
+                continue
+            }
+            for (reference, value) in zip(references, key) { reference.value = value }
+            let result = try executor.execute(subquery.plan)
+            cache[key] = result
+            results.append(result)
+        }
+        return results
     }
 
     /// Whether two values are of one kind for equality (numbers with numbers, strings with strings…).

@@ -66,6 +66,7 @@ extension BoundExpr {
     var explained: String {
         switch self {
         case .column(let slot): return "#\(slot.index)" + (slot.name.isEmpty ? "" : "(\(slot.name))")
+        case .outer(let reference): return "outer.#\(reference.slot.index)(\(reference.slot.name))"
         case .literal(let value):
             if case .string(let text) = value { return "'\(text)'" }
             return Render.text(value)

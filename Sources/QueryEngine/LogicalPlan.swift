@@ -13,10 +13,23 @@ final class ColumnSlot: @unchecked Sendable {
     }
 }
 
+/// A column of the enclosing query read by a correlated subquery: the evaluator sets `value`
+/// from the outer row before it runs the subquery.
+final class OuterReference: @unchecked Sendable {
+    let slot: ColumnSlot
+    var value: Value = .null
+
+    init(slot: ColumnSlot) {
+        self.slot = slot
+    }
+}
+
 /// An expression with its names resolved.
 indirect enum BoundExpr {
     /// A column of the input relation.
     case column(ColumnSlot)
+    /// A column of the enclosing query's current row (in a correlated subquery).
+    case outer(OuterReference)
     case literal(Value)
     /// A scalar function or operator (`+`, `=`, `lower`, …).
     case call(ScalarFunction, [BoundExpr], span: SourceSpan)
@@ -37,6 +50,7 @@ indirect enum BoundExpr {
     var key: String {
         switch self {
         case .column(let slot): return "#\(ObjectIdentifier(slot).hashValue)"
+        case .outer(let reference): return "outer#\(ObjectIdentifier(reference.slot).hashValue)"
         case .literal(let value): return "lit(\(Render.text(value)):\(DataType.of(value)))"
         case .call(let function, let arguments, _): return "\(function.name)(\(arguments.map(\.key).joined(separator: ",")))"
         case .and(let terms): return "and(\(terms.map(\.key).joined(separator: ",")))"
@@ -56,13 +70,16 @@ indirect enum BoundExpr {
     }
 }
 
-/// A bound subquery and, once run, its result (subqueries here are uncorrelated: they run once).
+/// A bound subquery. Uncorrelated, it runs once and keeps its `result`; correlated (it reads
+/// `outerReferences`), it runs once per distinct combination of those outer values.
 final class SubqueryPlan: @unchecked Sendable {
     let plan: LogicalPlan
+    let outerReferences: [OuterReference]
     var result: Relation?
 
-    init(plan: LogicalPlan) {
+    init(plan: LogicalPlan, outerReferences: [OuterReference] = []) {
         self.plan = plan
+        self.outerReferences = outerReferences
     }
 }
 
