@@ -72,6 +72,7 @@ extension Binder {
         for table in scope.tables {
             if let resolved = try resolve(path, in: table, span: span) { found.append((table, resolved)) }
         }
+        if found.count > 1 { found.removeAll { scope.isMergedAway($0.1.slot) } }
         if found.count > 1 {
             throw Diagnostic(.binder, "Ambiguous reference to column name \"\(describe(path))\" (use: \(found.map { "\"\($0.0.name).\(describe(path))\"" }.joined(separator: " or ")))", at: span)
         }

@@ -115,7 +115,7 @@ final class Binder {
 
     private func bindSelect(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, outer: Scope?) throws -> BoundQuery {
         let from = try core.from.map { try bindJoinConditions(try bindFrom($0, outer: outer), outer: outer) }
-        let scope = Scope(tables: from?.tables ?? [], parent: outer)
+        let scope = Scope(tables: from?.tables ?? [], parent: outer, usingPairs: from?.usingPairs ?? [])
 
         if let qualify = core.qualify {
             throw Diagnostic(.notImplemented, "QUALIFY is not supported yet", at: qualify.span)
@@ -303,6 +303,13 @@ final class Binder {
         if qualifier.isEmpty {
             if scope.tables.isEmpty { throw Diagnostic(.binder, "SELECT * with no tables specified is not valid", at: span) }
             scope.tables.forEach(add)
+            // A USING column appears once, from the left side.
+            expanded.removeAll { entry in
+                let (table, field, position) = entry.binding
+                if let position { return scope.isMergedAway(table.slots[position]) }
+                if let field, let index = table.fields.firstIndex(of: field) { return scope.isMergedAway(table.slots[index]) }
+                return false
+            }
         } else if qualifier.count == 1, let table = scope.tables.first(where: { matches(qualifier[0], $0.name) }) {
             add(table)
         } else if let section = qualifier.last, matches(section, "config") || matches(section, "summary"),

@@ -78,15 +78,31 @@ indirect enum FromNode {
         case .join(_, let left, let right, _, _), .bound(_, let left, let right, _, _, _): return left.tables + right.tables
         }
     }
+
+    /// The column pairs of every `USING (…)`: (left, right).
+    var usingPairs: [(ColumnSlot, ColumnSlot)] {
+        switch self {
+        case .table, .join: return []
+        case .bound(_, let left, let right, _, let using, _): return left.usingPairs + right.usingPairs + using
+        }
+    }
 }
 
 /// The names visible where an expression is bound.
 final class Scope {
     let tables: [TableBinding]
     let parent: Scope?
+    /// `USING` columns: an unqualified name that matches both sides means the left one.
+    let usingPairs: [(ColumnSlot, ColumnSlot)]
 
-    init(tables: [TableBinding], parent: Scope?) {
+    init(tables: [TableBinding], parent: Scope?, usingPairs: [(ColumnSlot, ColumnSlot)] = []) {
         self.tables = tables
         self.parent = parent
+        self.usingPairs = usingPairs
+    }
+
+    /// Whether `slot` is the right-hand column of a `USING` pair (merged into its left one).
+    func isMergedAway(_ slot: ColumnSlot) -> Bool {
+        usingPairs.contains { $0.1 === slot }
     }
 }

@@ -160,3 +160,22 @@ import Testing
         #expect(screen.contains("runql> SELECT count(*) AS remembered FROM runs;"))
     }
 }
+
+extension ShellTests {
+    @Test func runsWrittenWhileTheShellIsOpenArePickedUp() throws {
+        try #require(Self.tmuxAvailable, "tmux is needed (.ci/run installs it)")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = directory.path + "/store"
+        #expect(try CLI.run(["init", store]).status == 0)
+        #expect(try CLI.run(["run", "start", "--store", store, "--project", "p", "--name", "first"]).status == 0)
+        let terminal = try Terminal(historyPath: directory.path + "/history", store: store)
+        try terminal.type("SELECT count(*) AS n FROM runs;")
+        try terminal.press("Enter")
+        _ = terminal.waitFor { $0.contains("│ 1 │") }
+        #expect(try CLI.run(["run", "start", "--store", store, "--project", "p", "--name", "second"]).status == 0)
+        try terminal.type("SELECT string_agg(name, '+' ORDER BY name) AS names FROM runs;")
+        try terminal.press("Enter")
+        #expect(terminal.waitFor { $0.contains("first+second") }.contains("│ first+second │"))
+    }
+}
