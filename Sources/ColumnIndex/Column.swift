@@ -105,11 +105,6 @@ public struct Column: Sendable {
 
     /// All rows as values.
     public var values: [Value] { (0..<count).map(value(at:)) }
-
-    /// This column followed by `other`.
-    public func appending(_ other: Column) -> Column {
-        Column.from(values + other.values, type: type.unified(with: other.type))
-    }
 }
 
 /// Strings by code, for dictionary-encoded columns.
