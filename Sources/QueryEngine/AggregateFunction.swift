@@ -17,11 +17,11 @@ struct AggregateFunction: Sendable {
     private static let definitions: [(names: [String], arity: ClosedRange<Int>, make: @Sendable () -> Accumulator)] = [
         (["count"], 0...1, { CountAccumulator() }),
         (["sum"], 1...1, { SumAccumulator() }),
-        (["avg", "mean"], 1...1, { MomentsAccumulator(.mean) }),
-        (["stddev", "stddev_samp"], 1...1, { MomentsAccumulator(.sampleStandardDeviation) }),
-        (["stddev_pop"], 1...1, { MomentsAccumulator(.populationStandardDeviation) }),
-        (["variance", "var_samp"], 1...1, { MomentsAccumulator(.sampleVariance) }),
-        (["var_pop"], 1...1, { MomentsAccumulator(.populationVariance) }),
+        (["avg", "mean"], 1...1, { MomentsAccumulator(.mean, name: "avg") }),
+        (["stddev", "stddev_samp"], 1...1, { MomentsAccumulator(.sampleStandardDeviation, name: "stddev") }),
+        (["stddev_pop"], 1...1, { MomentsAccumulator(.populationStandardDeviation, name: "stddev_pop") }),
+        (["variance", "var_samp"], 1...1, { MomentsAccumulator(.sampleVariance, name: "variance") }),
+        (["var_pop"], 1...1, { MomentsAccumulator(.populationVariance, name: "var_pop") }),
         (["min"], 1...1, { ExtremeAccumulator(maximum: false) }),
         (["max"], 1...1, { ExtremeAccumulator(maximum: true) }),
         (["arg_max", "argmax", "max_by"], 2...2, { ArgExtremeAccumulator(maximum: true) }),
@@ -110,16 +110,20 @@ final class MomentsAccumulator: Accumulator {
     enum Statistic { case mean, sampleVariance, populationVariance, sampleStandardDeviation, populationStandardDeviation }
 
     private let statistic: Statistic
+    private let name: String
     private var count = 0.0
     private var mean = 0.0
     private var squares = 0.0
     /// The plain sum, for the mean (so that a single Infinity gives Infinity, as in DuckDB).
     private var sum = 0.0
 
-    init(_ statistic: Statistic) { self.statistic = statistic }
+    init(_ statistic: Statistic, name: String) {
+        self.statistic = statistic
+        self.name = name
+    }
 
     override func add(_ arguments: [Value]) throws(FunctionFailure) {
-        guard let value = try numeric(arguments[0], "\(statistic)") else { return }
+        guard let value = try numeric(arguments[0], name) else { return }
         count += 1
         sum += value
         let delta = value - mean

@@ -43,6 +43,11 @@ extension Binder {
             correlation[correlation.count - 1].append(reference)
             return .outer(reference)
         }
+        // SQL's niladic functions, written without parentheses.
+        if path.count == 1, !path[0].quoted, ["current_timestamp", "current_date"].contains(path[0].text.lowercased()), let now = Functions.lookup("now") {
+            let call = BoundExpr.call(now, [], span: span)
+            return path[0].text.lowercased() == "current_date" ? .call(Functions.lookup("date_trunc") ?? now, [.literal(.string("day")), call], span: span) : call
+        }
         var outer = scope.parent?.parent
         while let ancestor = outer {
             if (try? resolveLocally(path, in: ancestor, span: span)) ?? nil != nil {

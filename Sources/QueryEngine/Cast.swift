@@ -7,7 +7,9 @@ enum Cast {
     /// The type a `TypeName` names (`INT`, `DOUBLE PRECISION`, `TEXT[]`, …).
     static func type(named typeName: TypeName) throws -> DataType {
         let base: DataType
-        switch typeName.name.uppercased() {
+        // Sizes and precisions (`DECIMAL(10, 2)`, `VARCHAR(20)`) do not change how values are held.
+        let bareName = typeName.name.split(separator: "(", maxSplits: 1).first.map(String.init) ?? typeName.name
+        switch bareName.trimmingSpaces.uppercased() {
         case "BOOLEAN", "BOOL", "LOGICAL": base = .boolean
         case "BIGINT", "INT", "INTEGER", "INT8", "INT4", "INT64", "LONG", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER":
             base = .bigint

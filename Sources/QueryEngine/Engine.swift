@@ -69,6 +69,8 @@ public final class Engine {
             for (column, values) in index.runs.builtins { rows.append((column, values.type.description)) }
         case "history":
             for (column, values) in index.history.columns { rows.append((column, values.type.description)) }
+        case "artifacts", "artifact_files", "lineage":
+            throw Diagnostic(.catalog, "Table with name \(name.text) does not exist yet: artifacts are not in this version of runql", at: name.span)
         default:
             throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
                              candidates: Suggest.candidates(for: name.text, among: ["runs", "history"]))

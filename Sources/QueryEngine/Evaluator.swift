@@ -122,6 +122,10 @@ struct Evaluator {
                 }
                 var escapeCharacter: Character?
                 if let escapes {
+                    if escapes.value(at: rowIndex).isNull {
+                        builder.append(.null)
+                        continue
+                    }
                     guard case .string(let escapeText) = escapes.value(at: rowIndex), escapeText.count <= 1 else {
                         throw Diagnostic(.invalidInput, "the ESCAPE of LIKE must be a single character", at: span)
                     }
