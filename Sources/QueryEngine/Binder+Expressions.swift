@@ -55,7 +55,7 @@ extension Binder {
         case .inList(let operand, let list, let negated):
             return .inList(try child(operand), try list.map(child), negated: negated)
         case .inExpression(let operand, let list, let negated):
-            let membership = BoundExpr.call(Functions.lookup("list_contains")!, [try child(list), try child(operand)], span: expression.span)
+            let membership = BoundExpr.call(Functions.required("list_contains"), [try child(list), try child(operand)], span: expression.span)
             return negated ? .not(membership) : membership
         case .inSubquery(let operand, let query, let negated):
             return .inSubquery(try child(operand), try subquery(query, scope: scope(), span: expression.span), negated: negated)
@@ -97,9 +97,9 @@ extension Binder {
             }
             return .literal(interval)
         case .list(let elements):
-            return .call(Functions.lookup("list_value")!, try elements.map(child), span: expression.span)
+            return .call(Functions.required("list_value"), try elements.map(child), span: expression.span)
         case .element(let list, let position):
-            return .call(Functions.lookup("list_extract")!, [try child(list), try child(position)], span: expression.span)
+            return .call(Functions.required("list_extract"), [try child(list), try child(position)], span: expression.span)
         case .function(let call):
             return try bindFunction(call, span: expression.span, child: child)
         }

@@ -8,6 +8,13 @@ enum Functions {
 
     static var names: [String] { Array(table.keys) }
 
+    /// A function the binder itself lowers syntax to (`'a' IN tags`, `[1, 2]`, `tags[1]`).
+    static func required(_ name: String) -> ScalarFunction {
+        table[name] ?? ScalarFunction(name, 0...64) { _ throws(FunctionFailure) in
+            throw FunctionFailure(.notImplemented, "the built-in function \(name) is missing")
+        }
+    }
+
     private static func number(_ value: Value, _ function: String) throws(FunctionFailure) -> Double {
         if let number = value.numeric { return number }
         throw FunctionFailure(.binder, "\(function) expects a number, not \(DataType.of(value))")
