@@ -202,6 +202,16 @@ public struct ColumnBuilder {
         }
     }
 
+    /// Replaces the last value appended (a key written twice in one history line).
+    public mutating func replaceLast(_ value: Value) {
+        let rowIndex = validity.count - 1
+        guard rowIndex >= 0 else { return }
+        var all = (0...rowIndex).map(existing)
+        all[rowIndex] = value
+        self = ColumnBuilder()
+        for item in all { append(item) }
+    }
+
     private mutating func track(_ value: Value) {
         switch value {
         case .null: break

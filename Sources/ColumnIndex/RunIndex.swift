@@ -32,10 +32,13 @@ public final class RunIndex: Sendable {
             do {
                 let run = try store.readMetadata(location)
                 let config = try store.readObject(location, .config)
-                let log = try store.readHistory(location)
-                warnings.append(contentsOf: log.warnings)
-                let summary = try store.effectiveSummary(location, history: log)
-                history.add(run: metadata.count, steps: log.steps)
+                let explicitSummary = try store.readObject(location, .summary)
+                let path = store.layout.runFile(location, .history)
+                let bytes = try FileIO.read(path) ?? []
+                // The summary as RunStore.effectiveSummary defines it: the last logged values,
+                // overridden key by key by the explicit summary.
+                var summary = history.add(run: metadata.count, bytes: bytes, path: path, warnings: &warnings)
+                for (key, value) in explicitSummary { summary[key] = value }
                 metadata.append(run)
                 configs.append(config)
                 summaries.append(summary)
@@ -206,27 +209,125 @@ public struct HistoryTable: Sendable {
         var positions: [String: Int] = ["_step": 0, "_timestamp": 1, "_runtime": 2]
         var keys = KeyCatalog()
 
-        mutating func add(run: Int, steps: [JSONObject]) {
-            var seen: [String: Set<String>] = [:]
-            for step in steps {
-                let rowIndex = runRows.count
-                runRows.append(Int32(run))
-                for (key, value) in step {
-                    let position: Int
-                    if let known = positions[key] {
-                        position = known
-                    } else {
-                        position = builders.count
-                        positions[key] = position
-                        order.append(key)
-                        builders.append(ColumnBuilder())
+        /// Key bytes of the previous line and their builders: consecutive lines log the same keys
+        /// in the same order, so most keys are matched by a memcmp instead of a hash lookup.
+        private var recentKeys: [[UInt8]] = []
+        private var recentPositions: [Int] = []
+        /// The members of the line being read, appended only once the whole line has parsed.
+        private var pending: [(position: Int, value: Value)] = []
+
+        /// Reads one run's `history.jsonl` into the columns, as `HistoryLog.parse` reads it (torn
+        /// and malformed lines skipped with a warning); returns the last value of each key not
+        /// starting with `_`, in first-logged order.
+        mutating func add(run: Int, bytes: [UInt8], path: String, warnings: inout [String]) -> JSONObject {
+            var lastValues: [Int: Value] = [:]
+            var firstLogged: [Int] = []
+            var typesSeen: [Int: Set<String>] = [:]
+            bytes.withUnsafeBufferPointer { buffer in
+                var lineStart = 0
+                var lineNumber = 0
+                while lineStart < buffer.count {
+                    lineNumber += 1
+                    var lineEnd = lineStart
+                    while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                    let terminated = lineEnd < buffer.count
+                    let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
+                    lineStart = lineEnd + 1
+                    if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+                    pending.removeAll(keepingCapacity: true)
+                    do {
+                        var memberIndex = 0
+                        try JSONFastScanner.forEachMember(line) { keyRange, keyEscaped, fastValue in
+                            let position = try self.position(of: keyRange, escaped: keyEscaped, in: line, at: memberIndex)
+                            memberIndex += 1
+                            pending.append((position, try Self.value(fastValue, in: line)))
+                        }
+                    } catch {
+                        warnings.append(terminated
+                            ? "\(path):\(lineNumber): \(error); line skipped"
+                            : "\(path):\(lineNumber): torn last line (its writer stopped mid-line); skipped")
+                        continue
                     }
-                    while builders[position].count < rowIndex { builders[position].append(.null) }
-                    builders[position].append(Value(value))
-                    if !key.hasPrefix("_") { seen[key, default: []].insert(value.typeName) }
+                    let rowIndex = runRows.count
+                    runRows.append(Int32(run))
+                    for (position, value) in pending {
+                        while builders[position].count < rowIndex { builders[position].append(.null) }
+                        // A key written twice in one line: the last value wins, as in a JSON object.
+                        if builders[position].count > rowIndex { builders[position].replaceLast(value) } else { builders[position].append(value) }
+                        guard !order[position].hasPrefix("_") else { continue }
+                        if lastValues.updateValue(value, forKey: position) == nil { firstLogged.append(position) }
+                        typesSeen[position, default: []].insert(Self.typeName(value))
+                    }
                 }
             }
-            for (key, typeNames) in seen { keys.record([key], typeNames: typeNames) }
+            for (position, typeNames) in typesSeen { keys.record([order[position]], typeNames: typeNames) }
+            var summary = JSONObject()
+            for position in firstLogged { summary[order[position]] = lastValues[position]?.json }
+            return summary
+        }
+
+        /// The builder of a key: the same as the previous line's at this index when the bytes match.
+        private mutating func position(of keyRange: Range<Int>, escaped: Bool, in line: UnsafeBufferPointer<UInt8>, at memberIndex: Int) throws -> Int {
+            let keyBytes = UnsafeBufferPointer(rebasing: line[keyRange])
+            if !escaped, memberIndex < recentKeys.count, recentKeys[memberIndex].elementsEqual(keyBytes) {
+                return recentPositions[memberIndex]
+            }
+            let key: String
+            if escaped {
+                // Decode through the full parser: the key with its quotes.
+                let quoted = UnsafeBufferPointer(rebasing: line[(keyRange.lowerBound - 1)..<(keyRange.upperBound + 1)])
+                key = (try JSONParser.parse(quoted)).stringValue ?? ""
+            } else {
+                key = String(decoding: keyBytes, as: UTF8.self)
+            }
+            let position: Int
+            if let known = positions[key] {
+                position = known
+            } else {
+                position = builders.count
+                positions[key] = position
+                order.append(key)
+                builders.append(ColumnBuilder())
+            }
+            if !escaped {
+                if memberIndex < recentKeys.count {
+                    recentKeys[memberIndex] = Array(keyBytes)
+                    recentPositions[memberIndex] = position
+                } else if memberIndex == recentKeys.count {
+                    recentKeys.append(Array(keyBytes))
+                    recentPositions.append(position)
+                }
+            }
+            return position
+        }
+
+        private static func value(_ fastValue: JSONFastValue, in line: UnsafeBufferPointer<UInt8>) throws -> Value {
+            switch fastValue {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .int(let integer): return .int(integer)
+            case .double(let number): return .double(number)
+            case .string(let range, let escaped):
+                if !escaped { return .string(String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)) }
+                let quoted = UnsafeBufferPointer(rebasing: line[(range.lowerBound - 1)..<(range.upperBound + 1)])
+                return Value(try JSONParser.parse(quoted))
+            case .other(let range):
+                return Value(try JSONParser.parse(UnsafeBufferPointer(rebasing: line[range])))
+            }
+        }
+
+        /// The type names SHOW KEYS counts (as `JSONValue.typeName`).
+        private static func typeName(_ value: Value) -> String {
+            switch value {
+            case .null: return "null"
+            case .bool: return "bool"
+            case .int: return "int"
+            case .double: return "float"
+            case .string: return "string"
+            case .list: return "list"
+            case .object: return "object"
+            case .timestamp, .interval: return "string"
+            }
         }
 
         func finish(runIDs: [String]) -> HistoryTable {

@@ -29,7 +29,7 @@ package enum FileIO {
     }
 
     /// The whole file, or nil when it does not exist.
-    static func read(_ path: String) throws -> [UInt8]? {
+    package static func read(_ path: String) throws -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return nil }
