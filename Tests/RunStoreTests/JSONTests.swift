@@ -182,3 +182,46 @@ import Testing
         #expect(StoreLayout.encode("a b") == "a%20b")
     }
 }
+
+@Suite struct JSONFastScannerTests {
+    @Test func fastFloatsAreExactlyWhatTheFullConversionGives() {
+        var state: UInt64 = 42
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 11
+        }
+        var literals = ["0.1", "0.2", "0.3", "1e-05", "2.5e+3", "-0.0", "123456.789", "9007199254740993.0", "1.7976931348623157e308", "5e-324", "0.000001234"]
+        for _ in 0..<20_000 {
+            let mantissa = next() % 10_000_000_000
+            let scale = Int(next() % 30)
+            var text = String(mantissa)
+            if scale < text.count { text.insert(".", at: text.index(text.startIndex, offsetBy: text.count - scale)) } else { text = "0." + String(repeating: "0", count: scale - text.count) + text }
+            if next() % 4 == 0 { text += "e" + (next() % 2 == 0 ? "-" : "+") + String(next() % 30) }
+            literals.append((next() % 2 == 0 ? "-" : "") + text)
+        }
+        for literal in literals {
+            var copy = literal
+            let fast = copy.withUTF8 { JSONFastScanner.fastDouble($0) }
+            if let fast { #expect(fast.bitPattern == Double(literal)?.bitPattern, "\(literal)") }
+        }
+    }
+
+    @Test func membersMatchTheFullParser() throws {
+        var line = #"{"_step": 3, "loss": 0.25, "name": "a\"b", "nested": {"x": [1, 2]}, "big": 123456789012345678901, "ok": true, "none": null, "n": NaN}"#
+        var seen: [String] = []
+        try line.withUTF8 { bytes in
+            try JSONFastScanner.forEachMember(bytes) { key, _, value in
+                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[key]), as: UTF8.self)
+                switch value {
+                case .int(let integer): seen.append("\(name)=int:\(integer)")
+                case .double(let number): seen.append("\(name)=double:\(number)")
+                case .string: seen.append("\(name)=string")
+                case .other: seen.append("\(name)=other")
+                case .bool(let flag): seen.append("\(name)=bool:\(flag)")
+                case .null: seen.append("\(name)=null")
+                }
+            }
+        }
+        #expect(seen == ["_step=int:3", "loss=double:0.25", "name=string", "nested=other", "big=other", "ok=bool:true", "none=null", "n=double:nan"])
+    }
+}

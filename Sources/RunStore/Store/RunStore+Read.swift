@@ -62,6 +62,12 @@ public struct HistoryLog: Sendable {
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) {
                     continue
                 }
+                if let first = line.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }),
+                    line[first] != UInt8(ascii: "{")
+                {
+                    log.warnings.append("\(path):\(lineNumber): \(JSONParseError(message: "expected a JSON object", offset: first)); line skipped")
+                    continue
+                }
                 do {
                     guard case .object(let step) = try JSONParser.parse(line) else {
                         log.warnings.append("\(path):\(lineNumber): not a JSON object; line skipped")
