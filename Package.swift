@@ -46,6 +46,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "runql", dependencies: ["RunQLCLI"]),
+        // The query engine behind a line protocol, for Benchmarks/bench.py (not installed).
+        .executableTarget(name: "runql-bench", dependencies: ["QueryEngine", "ColumnIndex", "RunStore"], path: "Benchmarks/RunQLBench"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "QuerySyntaxTests", dependencies: ["QuerySyntax"]),
         .testTarget(name: "ResultFormatTests", dependencies: ["ResultFormat", "QueryEngine", "ColumnIndex"]),

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""runql against DuckDB on the same generated data (run it through Benchmarks/run.sh).
+
+For each size: generate the interchange data with the seeded generator, import it into a runql
+store and into DuckDB tables (read_ndjson), then run the suite in both engines in one loop,
+alternating query by query, several repetitions; print medians, min–max and runql/DuckDB ratios,
+the import times and peak memory. Both engines must return the same rows (compared on the
+first rows, floats to 6 significant digits).
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import duckdb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SIZES = {"small": (1_000, 100), "medium": (10_000, 500), "large": (10_000, 2_000)}
+
+# name: (runql query, DuckDB twin). The twins ask the same question: NaN never ranks first and
+# max skips NaN in runql, so DuckDB's versions filter or order NaN explicitly.
+SUITE = {
+    "Q1 best finished runs": (
+        """SELECT name, summary."val/f1" AS val_f1 FROM runs WHERE state = 'finished' ORDER BY val_f1 DESC, name LIMIT 10""",
+        """SELECT name, summary."val/f1" AS val_f1 FROM runs WHERE state = 'finished'
+           ORDER BY isnan(summary."val/f1") NULLS LAST, val_f1 DESC NULLS LAST, name LIMIT 10""",
+    ),
+    "Q2 per optimizer, arch": (
+        """SELECT config.optimizer, config.model.arch, count(*) AS n, avg(summary."val/f1") AS f1 FROM runs
+           WHERE state = 'finished' GROUP BY ALL ORDER BY n DESC, 1, 2""",
+        """SELECT config.optimizer, config.model.arch, count(*) AS n, avg(summary."val/f1") AS f1 FROM runs
+           WHERE state = 'finished' GROUP BY ALL ORDER BY n DESC, 1, 2""",
+    ),
+    "Q3 best val/acc per run": (
+        """SELECT r.name, h.best FROM (SELECT run_id, max("val/acc") AS best, arg_max(_step, "val/acc") AS step
+           FROM history GROUP BY run_id) h JOIN runs r ON r.id = h.run_id ORDER BY h.best DESC, r.name LIMIT 20""",
+        """SELECT r.name, h.best FROM (SELECT run_id, max("val/acc") FILTER (WHERE NOT isnan("val/acc")) AS best,
+           arg_max(_step, "val/acc") FILTER (WHERE NOT isnan("val/acc")) AS step FROM history GROUP BY run_id) h
+           JOIN runs r ON r.id = h.run_id ORDER BY h.best DESC NULLS LAST, r.name LIMIT 20""",
+    ),
+    "Q4 train/loss per 100 steps": (
+        """SELECT _step // 100 * 100 AS bucket, avg("train/loss") AS loss FROM history
+           WHERE run.project = 'text-classifier' GROUP BY bucket ORDER BY bucket""",
+        """SELECT h._step // 100 * 100 AS bucket, avg(h."train/loss") AS loss FROM history h JOIN runs r ON r.id = h.run_id
+           WHERE r.project = 'text-classifier' GROUP BY bucket ORDER BY bucket""",
+    ),
+    "Q5 recent bert runs": (
+        """SELECT name, created_at FROM runs WHERE 'bert' IN tags
+           AND created_at > (SELECT max(created_at) FROM runs) - INTERVAL 30 DAY ORDER BY created_at, name""",
+        """SELECT name, created_at FROM runs WHERE list_contains(tags, 'bert')
+           AND created_at > (SELECT max(created_at) FROM runs) - INTERVAL 30 DAY ORDER BY created_at, name""",
+    ),
+    "Q6 count and avg over history": (
+        """SELECT count(*), avg("train/loss") FROM history""",
+        """SELECT count(*), avg("train/loss") FROM history""",
+    ),
+}
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, check=True, **kwargs)
+
+
+def normalise(value):
+    """A cell as comparable text: floats to 6 significant digits, NaN/inf spelled one way."""
+    text = "NULL" if value is None else str(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return text.replace("T", " ").replace("+00:00", "").rstrip("Z")
+    if number != number:
+        return "nan"
+    if number in (float("inf"), float("-inf")):
+        return "inf" if number > 0 else "-inf"
+    return f"{number:.6g}"
+
+
+def peak_rss_kb(pid):
+    """The peak resident memory of a running process (VmHWM), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def prepare(size, runql, data_root):
+    runs, steps = SIZES[size]
+    folder = os.path.join(data_root, size)
+    os.makedirs(folder, exist_ok=True)
+    runs_path, history_path = os.path.join(folder, "runs.jsonl"), os.path.join(folder, "history.jsonl")
+    if not os.path.exists(history_path):
+        print(f"[{size}] generating {runs} runs x {steps} steps", file=sys.stderr)
+        run([runql, "generate", "--runs", str(runs), "--steps", str(steps), "--seed", "1", "--out", folder])
+    store = os.path.join(folder, "store")
+    imports = {}
+    if not os.path.exists(os.path.join(store, "runql-store.json")):
+        run([runql, "init", store], stderr=subprocess.DEVNULL)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        run([runql, "import", "jsonl", "--store", store, runs_path, history_path], stderr=subprocess.DEVNULL)
+        imports["runql import"] = (time.perf_counter() - start, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    database = duckdb.connect()
+    start = time.perf_counter()
+    database.execute(f"CREATE TABLE runs AS SELECT * FROM read_ndjson('{runs_path}')")
+    database.execute(f"CREATE TABLE history AS SELECT * FROM read_ndjson('{history_path}')")
+    imports["duckdb read_ndjson"] = (time.perf_counter() - start, None)
+    return store, database, imports
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sizes", nargs="*", default=["small", "medium"], choices=list(SIZES))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release"))
+    parser.add_argument("--data", default=os.path.join(HERE, "data"))
+    arguments = parser.parse_args()
+    runql = os.path.join(arguments.bin, "runql")
+    server_path = os.path.join(arguments.bin, "runql-bench")
+    report = []
+    for size in arguments.sizes:
+        store, database, imports = prepare(size, runql, arguments.data)
+        server = subprocess.Popen([server_path, "--store", store], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        hello = json.loads(server.stdout.readline())
+
+        def ask(sql):
+            server.stdin.write(json.dumps({"sql": sql}) + "\n")
+            server.stdin.flush()
+            answer = json.loads(server.stdout.readline())
+            if "error" in answer:
+                raise RuntimeError(f"runql: {answer['error']}\n{sql}")
+            return answer
+
+        timings = {name: ([], []) for name in SUITE}
+        mismatches = []
+        for repetition in range(arguments.repeat):
+            for name, (ours, theirs) in SUITE.items():
+                answer = ask(ours)
+                start = time.perf_counter()
+                rows = database.execute(theirs).fetchall()
+                duck_seconds = time.perf_counter() - start
+                timings[name][0].append(answer["seconds"])
+                timings[name][1].append(duck_seconds)
+                if repetition == 0:
+                    mine = [[normalise(cell) for cell in row] for row in answer["digest"]]
+                    other = [[normalise(cell) for cell in row] for row in rows[:50]]
+                    if name.startswith("Q2"):
+                        mine, other = sorted(mine), sorted(other)
+                    if mine != other:
+                        mismatches.append((name, mine[:3], other[:3]))
+        memory = peak_rss_kb(server.pid)
+        server.stdin.close()
+        server.wait()
+        report.append((size, hello, memory, imports, timings, mismatches))
+
+    for size, hello, memory, imports, timings, mismatches in report:
+        print(f"\n## {size}: {hello['runs']} runs, {hello['history_rows']} history rows")
+        print(f"runql index build {hello['load_seconds']:.2f} s; the runql process peaked at {memory / 1024:.0f} MiB "
+              f"(this Python process with DuckDB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+        for what, (seconds, peak) in imports.items():
+            print(f"{what}: {seconds:.2f} s" + (f", peak RSS {peak / 1024:.0f} MiB" if peak else ""))
+        print(f"\n| query | runql median (min–max) ms | DuckDB median (min–max) ms | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, (ours, theirs) in timings.items():
+            ratio = statistics.median(ours) / statistics.median(theirs)
+            print(f"| {name} | {statistics.median(ours) * 1e3:.1f} ({min(ours) * 1e3:.1f}–{max(ours) * 1e3:.1f}) "
+                  f"| {statistics.median(theirs) * 1e3:.1f} ({min(theirs) * 1e3:.1f}–{max(theirs) * 1e3:.1f}) | {ratio:.2f} |")
+        for name, mine, other in mismatches:
+            print(f"RESULTS DIFFER in {name}: runql {mine} vs DuckDB {other}")
+        if not mismatches:
+            print("\nBoth engines returned the same rows for every query.")
+
+
+if __name__ == "__main__":
+    main()
