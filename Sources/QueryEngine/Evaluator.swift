@@ -302,11 +302,71 @@ struct Evaluator {
 enum Kernels {
     static func binary(_ name: String, _ columns: [Column]) -> Column? {
         guard columns.count == 2 else { return nil }
+        let validity = combine(columns[0].validity, columns[1].validity)
         switch (columns[0].storage, columns[1].storage) {
         case let (.double(left), .double(right)):
-            return doubles(name, left, right, validity: combine(columns[0].validity, columns[1].validity))
+            return doubles(name, left, right, validity: validity)
+        case let (.int(left), .int(right)):
+            return integers(name, left, right, validity: validity)
+        // Mixed int and double: arithmetic goes through doubles as the row path does; comparisons
+        // stay on the row path, which compares an integer beyond 2^53 exactly.
+        case let (.int(left), .double(right)) where ["+", "-", "*"].contains(name):
+            return doubles(name, ContiguousArray(left.map(Double.init)), right, validity: validity)
+        case let (.double(left), .int(right)) where ["+", "-", "*"].contains(name):
+            return doubles(name, left, ContiguousArray(right.map(Double.init)), validity: validity)
+        case let (.dictionary(codes, dictionary), .string(strings)), let (.string(strings), .dictionary(codes, dictionary)):
+            return dictionaryEquality(name, codes, dictionary, strings, validity: validity)
         default:
             return nil
+        }
+    }
+
+    /// `=`/`<>` of a dictionary-encoded column with a constant string: compare codes.
+    private static func dictionaryEquality(
+        _ name: String, _ codes: ContiguousArray<UInt32>, _ dictionary: StringDictionary, _ strings: ContiguousArray<String>, validity: Bitmap?
+    ) -> Column? {
+        guard name == "=" || name == "<>", let constant = strings.first, strings.allSatisfy({ $0.utf8.elementsEqual(constant.utf8) }) else { return nil }
+        let target = dictionary.strings.firstIndex { $0.utf8.elementsEqual(constant.utf8) }.map(UInt32.init)
+        var flags = ContiguousArray<Bool>(repeating: false, count: codes.count)
+        let equal = name == "="
+        for rowIndex in 0..<codes.count { flags[rowIndex] = (codes[rowIndex] == target) == equal }
+        return Column(storage: .bool(flags), validity: validity, type: .boolean)
+    }
+
+    /// Integer arithmetic and comparisons; nil (the row path, with its errors) when a division by
+    /// zero or an overflow could happen.
+    private static func integers(_ name: String, _ left: ContiguousArray<Int64>, _ right: ContiguousArray<Int64>, validity: Bitmap?) -> Column? {
+        func compare(_ test: (Int64, Int64) -> Bool) -> Column {
+            var flags = ContiguousArray<Bool>(repeating: false, count: left.count)
+            for rowIndex in 0..<left.count { flags[rowIndex] = test(left[rowIndex], right[rowIndex]) }
+            return Column(storage: .bool(flags), validity: validity, type: .boolean)
+        }
+        func arithmetic(_ operation: (Int64, Int64) -> (partialValue: Int64, overflow: Bool)) -> Column? {
+            var values = ContiguousArray<Int64>(repeating: 0, count: left.count)
+            for rowIndex in 0..<left.count {
+                let result = operation(left[rowIndex], right[rowIndex])
+                if result.overflow, validity?[rowIndex] ?? true { return nil }
+                values[rowIndex] = result.partialValue
+            }
+            return Column(storage: .int(values), validity: validity, type: .bigint)
+        }
+        switch name {
+        case "<": return compare(<)
+        case "<=": return compare(<=)
+        case ">": return compare(>)
+        case ">=": return compare(>=)
+        case "=": return compare(==)
+        case "<>": return compare(!=)
+        case "+": return arithmetic { $0.addingReportingOverflow($1) }
+        case "-": return arithmetic { $0.subtractingReportingOverflow($1) }
+        case "*": return arithmetic { $0.multipliedReportingOverflow(by: $1) }
+        case "//":
+            // Zero divisors (and Int64.min // -1) are left to the row path and its errors.
+            for rowIndex in 0..<right.count where validity?[rowIndex] ?? true {
+                if right[rowIndex] == 0 || (right[rowIndex] == -1 && left[rowIndex] == .min) { return nil }
+            }
+            return arithmetic { dividend, divisor in (divisor == 0 || (divisor == -1 && dividend == .min) ? 0 : dividend / divisor, false) }
+        default: return nil
         }
     }
 

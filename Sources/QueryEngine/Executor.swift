@@ -138,6 +138,7 @@ final class Executor {
                 throw Diagnostic(.binder, "\(aggregate.function.name)(\(first.type)) is not defined: it takes numbers (cast with TRY_CAST(x AS DOUBLE))", at: aggregate.span)
             }
         }
+        if let fast = fastAggregate(groupColumns, argumentColumns, aggregates, rowCount: relation.count, names: names) { return fast }
         let filterColumns = try aggregates.map { aggregate in try aggregate.filter.map { try evaluator.evaluate($0, relation) } }
         let orderValues = try aggregates.map { aggregate in try aggregate.orderBy.map { try evaluator.evaluate($0.expression, relation).values } }
 

@@ -1,0 +1,162 @@
+import ColumnIndex
+
+/// Aggregation over typed columns without boxing: group ids from dictionary codes or integer keys,
+/// accumulators as arrays indexed by group. Used when every aggregate is count, sum, avg, min,
+/// max, arg_max or arg_min over plain numeric columns (no DISTINCT, ORDER BY or FILTER) and there
+/// is at most one group key, a dictionary-encoded string or an integer column. The answers are
+/// those of the row-at-a-time accumulators (AggregateFunction.swift), which handle everything else.
+extension Executor {
+    func fastAggregate(_ groupColumns: [Column], _ argumentColumns: [[Column]], _ aggregates: [BoundAggregate], rowCount: Int, names: [String]) -> Relation? {
+        guard groupColumns.count <= 1 else { return nil }
+        for (aggregate, columns) in zip(aggregates, argumentColumns) {
+            guard !aggregate.distinct, aggregate.orderBy.isEmpty, aggregate.filter == nil else { return nil }
+            switch aggregate.function.name {
+            case "count": break
+            case "sum", "avg", "min", "max":
+                guard let column = columns.first, column.isPlainNumber else { return nil }
+            case "arg_max", "arg_min":
+                guard columns.count == 2, columns[1].isPlainNumber else { return nil }
+            default: return nil
+            }
+        }
+        // Group ids, in first-appearance order (as the row path numbers groups).
+        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+        var firstRows: [Int] = []
+        if let key = groupColumns.first {
+            switch key.storage {
+            case .dictionary(let codes, let dictionary):
+                var groupOfCode = [Int32](repeating: -1, count: dictionary.strings.count + 1)
+                let nullCode = dictionary.strings.count
+                for rowIndex in 0..<rowCount {
+                    let code = key.isValid(rowIndex) ? Int(codes[rowIndex]) : nullCode
+                    if groupOfCode[code] < 0 {
+                        groupOfCode[code] = Int32(firstRows.count)
+                        firstRows.append(rowIndex)
+                    }
+                    groupOfRow[rowIndex] = groupOfCode[code]
+                }
+            case .int(let values):
+                var groupOfValue: [Int64: Int32] = [:]
+                var nullGroup: Int32 = -1
+                for rowIndex in 0..<rowCount {
+                    let group: Int32
+                    if !key.isValid(rowIndex) {
+                        if nullGroup < 0 {
+                            nullGroup = Int32(firstRows.count)
+                            firstRows.append(rowIndex)
+                        }
+                        group = nullGroup
+                    } else if let known = groupOfValue[values[rowIndex]] {
+                        group = known
+                    } else {
+                        group = Int32(firstRows.count)
+                        groupOfValue[values[rowIndex]] = group
+                        firstRows.append(rowIndex)
+                    }
+                    groupOfRow[rowIndex] = group
+                }
+            default:
+                return nil
+            }
+        } else {
+            firstRows = [0]
+        }
+        let groupCount = groupColumns.isEmpty ? 1 : firstRows.count
+        var outputs: [Column] = []
+        if let key = groupColumns.first { outputs.append(key.gather(firstRows)) }
+        for (aggregate, columns) in zip(aggregates, argumentColumns) {
+            outputs.append(Self.accumulate(aggregate.function.name, columns, groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount))
+        }
+        return Relation(columns: outputs, names: names, count: groupCount)
+    }
+
+    private static func accumulate(_ function: String, _ columns: [Column], groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
+        switch function {
+        case "count":
+            var counts = [Int64](repeating: 0, count: groupCount)
+            if let column = columns.first, column.validity != nil {
+                for rowIndex in 0..<rowCount where column.isValid(rowIndex) { counts[Int(groupOfRow[rowIndex])] += 1 }
+            } else {
+                for rowIndex in 0..<rowCount { counts[Int(groupOfRow[rowIndex])] += 1 }
+            }
+            return Column.from(counts.map(Value.int))
+        case "sum", "avg":
+            let column = columns[0]
+            var doubleSums = [Double](repeating: 0, count: groupCount)
+            var integerSums = [Int64](repeating: 0, count: groupCount)
+            var overflowed = [Bool](repeating: false, count: groupCount)
+            var counts = [Int](repeating: 0, count: groupCount)
+            switch column.storage {
+            case .double(let values):
+                for rowIndex in 0..<rowCount where column.isValid(rowIndex) {
+                    let group = Int(groupOfRow[rowIndex])
+                    doubleSums[group] += values[rowIndex]
+                    counts[group] += 1
+                }
+            case .int(let values):
+                for rowIndex in 0..<rowCount where column.isValid(rowIndex) {
+                    let group = Int(groupOfRow[rowIndex])
+                    let (sum, overflow) = integerSums[group].addingReportingOverflow(values[rowIndex])
+                    if overflow { overflowed[group] = true }
+                    integerSums[group] = sum
+                    doubleSums[group] += Double(values[rowIndex])
+                    counts[group] += 1
+                }
+            default: break
+            }
+            let isInteger: Bool
+            if case .int = column.storage { isInteger = true } else { isInteger = false }
+            return Column.from((0..<groupCount).map { group -> Value in
+                guard counts[group] > 0 else { return .null }
+                if function == "avg" { return .double(doubleSums[group] / Double(counts[group])) }
+                return isInteger && !overflowed[group] ? .int(integerSums[group]) : .double(doubleSums[group])
+            })
+        case "min", "max":
+            return extremes(columns[0], argument: nil, maximum: function == "max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
+        default:
+            return extremes(columns[1], argument: columns[0], maximum: function == "arg_max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
+        }
+    }
+
+    /// min/max (or arg_max/arg_min with `argument`): NaN counts only when a group has nothing
+    /// else; ties keep the first row.
+    private static func extremes(_ keys: Column, argument: Column?, maximum: Bool, groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
+        var bestRow = [Int](repeating: -1, count: groupCount)
+        var nanRow = [Int](repeating: -1, count: groupCount)
+        switch keys.storage {
+        case .double(let values):
+            for rowIndex in 0..<rowCount where keys.isValid(rowIndex) {
+                let group = Int(groupOfRow[rowIndex])
+                let value = values[rowIndex]
+                if value.isNaN {
+                    if nanRow[group] < 0 { nanRow[group] = rowIndex }
+                    continue
+                }
+                let best = bestRow[group]
+                if best < 0 || (maximum ? value > values[best] : value < values[best]) { bestRow[group] = rowIndex }
+            }
+        case .int(let values):
+            for rowIndex in 0..<rowCount where keys.isValid(rowIndex) {
+                let group = Int(groupOfRow[rowIndex])
+                let best = bestRow[group]
+                if best < 0 || (maximum ? values[rowIndex] > values[best] : values[rowIndex] < values[best]) { bestRow[group] = rowIndex }
+            }
+        default: break
+        }
+        let source = argument ?? keys
+        return Column.from((0..<groupCount).map { group -> Value in
+            let row = bestRow[group] >= 0 ? bestRow[group] : nanRow[group]
+            return row >= 0 ? source.value(at: row) : .null
+        })
+    }
+}
+
+extension Column {
+    /// A numeric column without mixed types (doubles or integers).
+    var isPlainNumber: Bool {
+        switch storage {
+        case .double, .int: return true
+        default: return false
+        }
+    }
+}
