@@ -78,7 +78,8 @@ final class Executor {
             return Relation(columns: columns, names: names, count: index.runs.count)
         case .history:
             let history = index.history
-            let runRows = history.runRows.map(Int.init)
+            // Rows of the runs table for each step, only when a `run.` column needs them.
+            lazy var runRows = history.runRows.map(Int.init)
             let columns = fields.map { field -> Column in
                 switch field {
                 case .builtin(let name), .metric(let name):
