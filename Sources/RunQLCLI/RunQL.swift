@@ -16,8 +16,14 @@ public struct RunQL: ParsableCommand {
         commandName: "runql",
         abstract: "Experiment runs and artifacts in a local store, and the tools to write and read them.",
         discussion: """
-            The store is found by --store PATH, else $RUNQL_STORE, else ./.runql.
-            Create one with `runql init`.
+            Ask questions in RunQL (SQL with the domain built in):
+              runql "SELECT name, val_f1 FROM runs ORDER BY val_f1 DESC LIMIT 10"
+              runql -f queries.sql --format csv -o out.csv
+              runql                       (on a terminal: the interactive shell)
+            Query options: -c QUERY (repeatable), -f FILE, --format table|csv|tsv|markdown|json|ndjson, \
+            -o FILE, --nullvalue TEXT, --no-header, --precision N, --bail. See docs/QUERY.md for the language.
+
+            The store is found by --store PATH, else $RUNQL_STORE, else ./.runql. Create one with `runql init`.
             """,
         subcommands: [InitCommand.self, RunCommand.self, ImportCommand.self, GenerateCommand.self]
     )
