@@ -1,3 +1,4 @@
+import Foundation
 import RunStore
 
 /// The columnar index of a store: the `runs` and `history` tables, typed and in memory.
@@ -113,6 +114,8 @@ public struct RunsTable: Sendable {
     public let summaries: [JSONObject]
     public let configKeys: KeyCatalog
     public let summaryKeys: KeyCatalog
+    /// Key columns already extracted (the index never changes once built).
+    private let extracted = ExtractedColumns()
 
     init(metadata: [RunMetadata], configs: [JSONObject], summaries: [JSONObject]) {
         count = metadata.count
@@ -159,12 +162,12 @@ public struct RunsTable: Sendable {
 
     /// The values at a key path of every run's config (NULL where a run lacks it).
     public func configColumn(_ path: [String]) -> Column {
-        Column.from(configs.map { $0.value(at: path).map(Value.init) ?? .null })
+        extracted.column(["config"] + path) { Column.from(configs.map { $0.value(at: path).map(Value.init) ?? .null }) }
     }
 
     /// The values at a key path of every run's summary (NULL where a run lacks it).
     public func summaryColumn(_ path: [String]) -> Column {
-        Column.from(summaries.map { $0.value(at: path).map(Value.init) ?? .null })
+        extracted.column(["summary"] + path) { Column.from(summaries.map { $0.value(at: path).map(Value.init) ?? .null }) }
     }
 
     /// Strings that repeat are stored once.
@@ -342,5 +345,18 @@ public struct HistoryTable: Sendable {
             }
             return HistoryTable(count: total, runRows: runRows, columns: columns, keys: keys)
         }
+    }
+}
+
+/// Columns extracted from the runs' config and summary objects, kept for the next query.
+final class ExtractedColumns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var columns: [[String]: Column] = [:]
+
+    func column(_ key: [String], _ make: () -> Column) -> Column {
+        if let cached = lock.withLock({ columns[key] }) { return cached }
+        let column = make()
+        lock.withLock { columns[key] = column }
+        return column
     }
 }

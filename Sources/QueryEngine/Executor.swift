@@ -41,6 +41,11 @@ final class Executor {
         case .sort(let input, let keys):
             let relation = try execute(input)
             return relation.gather(try sortedRows(relation, keys))
+        case .limit(.sort(let sortInput, let keys), let limit?, let offset):
+            // ORDER BY … LIMIT: keep only the first limit + offset rows instead of sorting all.
+            let relation = try execute(sortInput)
+            let rows = try firstRows(relation, keys, count: min(relation.count, limit + offset))
+            return relation.gather(Array(rows.dropFirst(offset)))
         case .limit(let input, let limit, let offset):
             let relation = try execute(input)
             let start = min(offset, relation.count)
@@ -109,6 +114,27 @@ final class Executor {
     func sortedRows(_ relation: Relation, _ keys: [BoundOrder]) throws -> [Int] {
         let keyValues = try keys.map { try evaluator.evaluate($0.expression, relation).values }
         return Array(0..<relation.count).sorted { Self.rowSortsBefore($0, $1, keys: keys, values: keyValues) }
+    }
+
+    /// The first `count` rows in ORDER BY order (a stable top-k: ties keep input order).
+    func firstRows(_ relation: Relation, _ keys: [BoundOrder], count: Int) throws -> [Int] {
+        guard count * 8 < relation.count else { return Array(try sortedRows(relation, keys).prefix(count)) }
+        let keyValues = try keys.map { try evaluator.evaluate($0.expression, relation).values }
+        var best: [Int] = []
+        best.reserveCapacity(count + 1)
+        for rowIndex in 0..<relation.count {
+            if best.count == count, let last = best.last, !Self.rowSortsBefore(rowIndex, last, keys: keys, values: keyValues) { continue }
+            // After every row that sorts before or equal to this one: stable.
+            var low = 0
+            var high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if Self.rowSortsBefore(rowIndex, best[middle], keys: keys, values: keyValues) { high = middle } else { low = middle + 1 }
+            }
+            best.insert(rowIndex, at: low)
+            if best.count > count { best.removeLast() }
+        }
+        return best
     }
 
     /// ORDER BY over rows: key by key, ties kept in input order (a stable sort).
