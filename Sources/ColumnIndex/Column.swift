@@ -66,9 +66,12 @@ public struct Column: Sendable {
         return column
     }
 
-    /// A column of `count` copies of `value`.
+    /// A column of `count` copies of `value` (a string is stored once, as a one-entry dictionary).
     public static func constant(_ value: Value, count: Int) -> Column {
-        from(repeatElement(value, count: count))
+        if case .string(let text) = value {
+            return Column(storage: .dictionary(codes: ContiguousArray(repeating: 0, count: count), dictionary: StringDictionary([text])), type: .varchar)
+        }
+        return from(repeatElement(value, count: count))
     }
 
     /// The rows at `indices`, in that order (a gather).

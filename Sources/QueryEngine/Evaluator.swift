@@ -314,18 +314,19 @@ enum Kernels {
             return doubles(name, ContiguousArray(left.map(Double.init)), right, validity: validity)
         case let (.double(left), .int(right)) where ["+", "-", "*"].contains(name):
             return doubles(name, left, ContiguousArray(right.map(Double.init)), validity: validity)
-        case let (.dictionary(codes, dictionary), .string(strings)), let (.string(strings), .dictionary(codes, dictionary)):
-            return dictionaryEquality(name, codes, dictionary, strings, validity: validity)
+        case let (.dictionary(codes, dictionary), .dictionary(_, constant)) where constant.strings.count == 1,
+            let (.dictionary(_, constant), .dictionary(codes, dictionary)) where constant.strings.count == 1:
+            return dictionaryEquality(name, codes, dictionary, constant.strings[0], validity: validity)
         default:
             return nil
         }
     }
 
-    /// `=`/`<>` of a dictionary-encoded column with a constant string: compare codes.
+    /// `=`/`<>` of a dictionary-encoded column with a one-string dictionary (a constant): compare codes.
     private static func dictionaryEquality(
-        _ name: String, _ codes: ContiguousArray<UInt32>, _ dictionary: StringDictionary, _ strings: ContiguousArray<String>, validity: Bitmap?
+        _ name: String, _ codes: ContiguousArray<UInt32>, _ dictionary: StringDictionary, _ constant: String, validity: Bitmap?
     ) -> Column? {
-        guard name == "=" || name == "<>", let constant = strings.first, strings.allSatisfy({ $0.utf8.elementsEqual(constant.utf8) }) else { return nil }
+        guard name == "=" || name == "<>" else { return nil }
         let target = dictionary.strings.firstIndex { $0.utf8.elementsEqual(constant.utf8) }.map(UInt32.init)
         var flags = ContiguousArray<Bool>(repeating: false, count: codes.count)
         let equal = name == "="
