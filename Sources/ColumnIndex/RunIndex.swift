@@ -226,41 +226,23 @@ public struct HistoryTable: Sendable {
             var lastValues: [Int: Value] = [:]
             var firstLogged: [Int] = []
             var typesSeen: [Int: Set<String>] = [:]
-            bytes.withUnsafeBufferPointer { buffer in
-                var lineStart = 0
-                var lineNumber = 0
-                while lineStart < buffer.count {
-                    lineNumber += 1
-                    var lineEnd = lineStart
-                    while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
-                    let terminated = lineEnd < buffer.count
-                    let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
-                    lineStart = lineEnd + 1
-                    if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
-                    pending.removeAll(keepingCapacity: true)
-                    do {
-                        var memberIndex = 0
-                        try JSONFastScanner.forEachMember(line) { keyRange, keyEscaped, fastValue in
-                            let position = try self.position(of: keyRange, escaped: keyEscaped, in: line, at: memberIndex)
-                            memberIndex += 1
-                            pending.append((position, try Self.value(fastValue, in: line)))
-                        }
-                    } catch {
-                        warnings.append(terminated
-                            ? "\(path):\(lineNumber): \(error); line skipped"
-                            : "\(path):\(lineNumber): torn last line (its writer stopped mid-line); skipped")
-                        continue
-                    }
-                    let rowIndex = runRows.count
-                    runRows.append(Int32(run))
-                    for (position, value) in pending {
-                        while builders[position].count < rowIndex { builders[position].append(.null) }
-                        // A key written twice in one line: the last value wins, as in a JSON object.
-                        if builders[position].count > rowIndex { builders[position].replaceLast(value) } else { builders[position].append(value) }
-                        guard !order[position].hasPrefix("_") else { continue }
-                        if lastValues.updateValue(value, forKey: position) == nil { firstLogged.append(position) }
-                        typesSeen[position, default: []].insert(Self.typeName(value))
-                    }
+            HistoryLines.forEach(bytes, path: path, warnings: &warnings) { line in
+                pending.removeAll(keepingCapacity: true)
+                var memberIndex = 0
+                try JSONFastScanner.forEachMember(line) { keyRange, keyEscaped, fastValue in
+                    let position = try self.position(of: keyRange, escaped: keyEscaped, in: line, at: memberIndex)
+                    memberIndex += 1
+                    pending.append((position, try Self.value(fastValue, in: line)))
+                }
+                let rowIndex = runRows.count
+                runRows.append(Int32(run))
+                for (position, value) in pending {
+                    while builders[position].count < rowIndex { builders[position].append(.null) }
+                    // A key written twice in one line: the last value wins, as in a JSON object.
+                    if builders[position].count > rowIndex { builders[position].replaceLast(value) } else { builders[position].append(value) }
+                    guard !order[position].hasPrefix("_") else { continue }
+                    if lastValues.updateValue(value, forKey: position) == nil { firstLogged.append(position) }
+                    typesSeen[position, default: []].insert(Self.typeName(value))
                 }
             }
             for (position, typeNames) in typesSeen { keys.record([order[position]], typeNames: typeNames) }

@@ -20,26 +20,7 @@ package enum JSONFastScanner {
         _ line: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>, Bool, JSONFastValue) throws -> Void
     ) throws {
         var reader = JSONReader(bytes: line)
-        reader.skipWhitespace()
-        guard reader.position < line.count, line[reader.position] == UInt8(ascii: "{") else {
-            throw reader.error("expected a JSON object")
-        }
-        reader.position += 1
-        reader.skipWhitespace()
-        if reader.position < line.count, line[reader.position] == UInt8(ascii: "}") {
-            reader.position += 1
-            try reader.expectEnd()
-            return
-        }
-        while true {
-            reader.skipWhitespace()
-            guard reader.position < line.count, line[reader.position] == UInt8(ascii: "\"") else {
-                throw reader.error("expected a quoted object key")
-            }
-            let key = try reader.scanString()
-            try reader.expectColon()
-            reader.skipWhitespace()
-            guard reader.position < line.count else { throw reader.error("unexpected end of line, expected a value") }
+        try reader.walkObjectLine { reader, _, key in
             let start = reader.position
             let value: JSONFastValue
             switch line[start] {
@@ -68,17 +49,7 @@ package enum JSONFastScanner {
                 }
             }
             try body(key.content, key.hasEscapes, value)
-            reader.skipWhitespace()
-            guard reader.position < line.count else { throw reader.error("unexpected end of line, expected ',' or '}'") }
-            let byte = line[reader.position]
-            reader.position += 1
-            if byte == UInt8(ascii: "}") { break }
-            guard byte == UInt8(ascii: ",") else {
-                reader.position -= 1
-                throw reader.error("expected ',' or '}'")
-            }
         }
-        try reader.expectEnd()
     }
 
     private static let powersOfTen: [Double] = (0...22).map { exponent in

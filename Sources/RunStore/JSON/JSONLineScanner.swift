@@ -31,44 +31,13 @@ public enum JSONLineScanner {
     }
 
     public static func members(of line: UnsafeBufferPointer<UInt8>) throws -> [Member] {
-        var reader = JSONReader(bytes: line)
-        reader.skipWhitespace()
-        guard reader.position < line.count, line[reader.position] == UInt8(ascii: "{") else {
-            if reader.position >= line.count { throw reader.error("empty line, expected a JSON object") }
-            throw reader.error("expected a JSON object")
-        }
-        reader.position += 1
         var members: [Member] = []
-        reader.skipWhitespace()
-        if reader.position < line.count, line[reader.position] == UInt8(ascii: "}") {
-            reader.position += 1
-            try reader.expectEnd()
-            return members
-        }
-        while true {
-            reader.skipWhitespace()
-            guard reader.position < line.count, line[reader.position] == UInt8(ascii: "\"") else {
-                throw reader.error("expected a quoted object key")
-            }
-            let memberStart = reader.position
-            let key = try reader.scanString()
-            try reader.expectColon()
-            reader.skipWhitespace()
+        var reader = JSONReader(bytes: line)
+        try reader.walkObjectLine { reader, keyStart, key in
             let valueStart = reader.position
             try reader.skipValue()
-            members.append(
-                Member(memberStart: memberStart, keyBytes: key.content, keyHasEscapes: key.hasEscapes, value: valueStart..<reader.position))
-            reader.skipWhitespace()
-            guard reader.position < line.count else { throw reader.error("unexpected end of line, expected ',' or '}'") }
-            let byte = line[reader.position]
-            reader.position += 1
-            if byte == UInt8(ascii: "}") { break }
-            guard byte == UInt8(ascii: ",") else {
-                reader.position -= 1
-                throw reader.error("expected ',' or '}'")
-            }
+            members.append(Member(memberStart: keyStart, keyBytes: key.content, keyHasEscapes: key.hasEscapes, value: valueStart..<reader.position))
         }
-        try reader.expectEnd()
         return members
     }
 

@@ -93,6 +93,48 @@ struct JSONReader {
         }
     }
 
+    // MARK: Objects on one line
+
+    /// Walks the members of the one JSON object that `bytes` must hold (whitespace around it
+    /// allowed): `member` gets the key's opening-quote offset and scanned key with the cursor on
+    /// the value, and must move the cursor past the value.
+    mutating func walkObjectLine(_ member: (inout JSONReader, Int, ScannedString) throws -> Void) throws {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else {
+            if position >= bytes.count { throw error("empty line, expected a JSON object") }
+            throw error("expected a JSON object")
+        }
+        position += 1
+        skipWhitespace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            try expectEnd()
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("expected a quoted object key")
+            }
+            let keyStart = position
+            let key = try scanString()
+            try expectColon()
+            skipWhitespace()
+            guard position < bytes.count else { throw error("unexpected end of line, expected a value") }
+            try member(&self, keyStart, key)
+            skipWhitespace()
+            guard position < bytes.count else { throw error("unexpected end of line, expected ',' or '}'") }
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: "}") { break }
+            guard byte == UInt8(ascii: ",") else {
+                position -= 1
+                throw error("expected ',' or '}'")
+            }
+        }
+        try expectEnd()
+    }
+
     // MARK: Values
 
     mutating func parseValue() throws -> JSONValue {

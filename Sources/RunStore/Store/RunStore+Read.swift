@@ -49,39 +49,9 @@ public struct HistoryLog: Sendable {
 
     public static func parse(_ bytes: [UInt8], path: String) -> HistoryLog {
         var log = HistoryLog(steps: [], warnings: [])
-        bytes.withUnsafeBufferPointer { buffer in
-            var lineStart = 0
-            var lineNumber = 0
-            while lineStart < buffer.count {
-                lineNumber += 1
-                var lineEnd = lineStart
-                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
-                let terminated = lineEnd < buffer.count
-                let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
-                lineStart = lineEnd + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) {
-                    continue
-                }
-                if let first = line.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }),
-                    line[first] != UInt8(ascii: "{")
-                {
-                    log.warnings.append("\(path):\(lineNumber): \(JSONParseError(message: "expected a JSON object", offset: first)); line skipped")
-                    continue
-                }
-                do {
-                    guard case .object(let step) = try JSONParser.parse(line) else {
-                        log.warnings.append("\(path):\(lineNumber): not a JSON object; line skipped")
-                        continue
-                    }
-                    log.steps.append(step)
-                } catch {
-                    if terminated {
-                        log.warnings.append("\(path):\(lineNumber): \(error); line skipped")
-                    } else {
-                        log.warnings.append("\(path):\(lineNumber): torn last line (its writer stopped mid-line); skipped")
-                    }
-                }
-            }
+        HistoryLines.forEach(bytes, path: path, warnings: &log.warnings) { line in
+            guard case .object(let step) = try JSONParser.parse(line) else { throw JSONParseError(message: "expected a JSON object", offset: 0) }
+            log.steps.append(step)
         }
         return log
     }
@@ -93,5 +63,39 @@ public struct HistoryLog: Sendable {
             for (key, value) in step where !key.hasPrefix("_") { values[key] = value }
         }
         return values
+    }
+}
+
+/// The lines of a history file, as every reader splits them: blank lines skipped; a line that is
+/// not one JSON object skipped with `path:line: reason`; a last line without its newline that
+/// does not parse reported as torn.
+package enum HistoryLines {
+    /// Calls `body` with each non-blank line; a throw from it skips the line with a warning.
+    package static func forEach(
+        _ bytes: [UInt8], path: String, warnings: inout [String], _ body: (UnsafeBufferPointer<UInt8>) throws -> Void
+    ) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            var lineNumber = 0
+            while lineStart < buffer.count {
+                lineNumber += 1
+                var lineEnd = lineStart
+                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let terminated = lineEnd < buffer.count
+                let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
+                lineStart = lineEnd + 1
+                guard let first = line.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else {
+                    continue
+                }
+                do {
+                    if line[first] != UInt8(ascii: "{") { throw JSONParseError(message: "expected a JSON object", offset: first) }
+                    try body(line)
+                } catch {
+                    warnings.append(terminated
+                        ? "\(path):\(lineNumber): \(error); line skipped"
+                        : "\(path):\(lineNumber): torn last line (its writer stopped mid-line); skipped")
+                }
+            }
+        }
     }
 }
