@@ -1,5 +1,6 @@
 #include "readline_shim.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,17 +77,31 @@ void runql_readline_setup(const char *history_path, runql_completer_t function) 
     action.sa_handler = on_interrupt;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
-    // A parent may have started us with SIGINT blocked; Ctrl-C must reach the handler.
-    sigset_t interrupt;
-    sigemptyset(&interrupt);
-    sigaddset(&interrupt, SIGINT);
-    sigprocmask(SIG_UNBLOCK, &interrupt, NULL);
+    // A parent may have started us with these blocked or ignored: Ctrl-C must reach the
+    // handler, and a closed terminal (SIGHUP) or a kill (SIGTERM) must end the shell.
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGHUP);
+    sigaddset(&wanted, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &wanted, NULL);
 }
 
 char *runql_readline(const char *prompt) {
     reading = 1;
     char *line = readline(prompt);
     reading = 0;
+    // readline gives an empty line, not NULL, when the terminal has gone away (a read error):
+    // treat a hung-up terminal as the end of input instead of reading again forever.
+    if (line && line[0] == '\0') {
+        struct pollfd input = {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+        if (poll(&input, 1, 0) > 0 && (input.revents & (POLLHUP | POLLERR | POLLNVAL))) {
+            free(line);
+            return NULL;
+        }
+    }
     return line;
 }
 
