@@ -59,7 +59,7 @@ public struct Column: Sendable {
 
     /// A column holding `values`, stored in the narrowest form that keeps every value's type.
     public static func from(_ values: some Collection<Value>, type declared: DataType? = nil) -> Column {
-        var builder = ColumnBuilder(capacity: values.count)
+        var builder = ColumnBuilder()
         for value in values { builder.append(value) }
         var column = builder.finish()
         if let declared, declared != .null, column.type == .null { column.type = declared }
@@ -165,7 +165,7 @@ public struct ColumnBuilder {
     private var onlyObjects = true
     private var onlyIntervals = true
 
-    public init(capacity: Int = 0) {}
+    public init() {}
 
     public var count: Int { validity.count }
 

@@ -23,7 +23,7 @@ struct Evaluator {
         case .call(let function, let arguments, let span):
             let columns = try arguments.map { try evaluate($0, relation, rows: rows) }
             if let fast = Kernels.binary(function.name, columns) { return fast }
-            var builder = ColumnBuilder(capacity: count)
+            var builder = ColumnBuilder()
             var values = [Value](repeating: .null, count: columns.count)
             for rowIndex in 0..<count {
                 var hasNull = false
@@ -104,7 +104,7 @@ struct Evaluator {
             let subjects = try evaluate(inner, relation, rows: rows)
             let patterns = try evaluate(pattern, relation, rows: rows)
             let escapes = try escape.map { try evaluate($0, relation, rows: rows) }
-            var builder = ColumnBuilder(capacity: count)
+            var builder = ColumnBuilder()
             for rowIndex in 0..<count {
                 let subject = subjects.value(at: rowIndex)
                 let patternValue = patterns.value(at: rowIndex)
@@ -268,7 +268,7 @@ struct Evaluator {
     }
 
     private func mapRows(_ column: Column, type: DataType? = nil, _ transform: (Value) throws(Diagnostic) -> Value) throws -> Column {
-        var builder = ColumnBuilder(capacity: column.count)
+        var builder = ColumnBuilder()
         for rowIndex in 0..<column.count {
             let value = column.value(at: rowIndex)
             builder.append(value.isNull ? .null : try transform(value))

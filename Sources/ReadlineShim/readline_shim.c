@@ -13,6 +13,7 @@ static volatile sig_atomic_t reading = 0;
 static volatile sig_atomic_t interrupted = 0;
 static volatile sig_atomic_t cancel = 0;
 static runql_completer_t completer = NULL;
+static char *primary = NULL;
 static char **matches = NULL;
 static int next_match = 0;
 
@@ -23,7 +24,7 @@ static void on_interrupt(int signal_number) {
         interrupted = 1;
         (void)!write(STDOUT_FILENO, "^C\n", 3);
         rl_replace_line("", 0);
-        rl_set_prompt("runql> ");
+        rl_set_prompt(primary);
         rl_on_new_line();
         rl_redisplay();
     } else {
@@ -63,8 +64,10 @@ static char **attempt_completion(const char *text, int start, int end) {
     return rl_completion_matches(text, next_completion);
 }
 
-void runql_readline_setup(const char *history_path, runql_completer_t function) {
+void runql_readline_setup(const char *history_path, const char *primary_prompt, runql_completer_t function) {
     completer = function;
+    free(primary);
+    primary = strdup(primary_prompt);
     rl_readline_name = "runql";
     rl_catch_signals = 0;
     rl_completer_word_break_characters = " \t\n(),;=<>+*|";

@@ -159,16 +159,6 @@ final class OutputSink {
 
     func write(_ text: String) throws {
         var text = text
-        try text.withUTF8 { bytes in
-            var written = 0
-            while written < bytes.count {
-                let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw StoreError("cannot write \(path ?? "stdout"): \(String(cString: strerror(errno)))")
-                }
-                written += result
-            }
-        }
+        try text.withUTF8 { bytes in try FileIO.writeAll(descriptor, UnsafeRawBufferPointer(bytes), path: path ?? "stdout") }
     }
 }

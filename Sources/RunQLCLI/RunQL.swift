@@ -112,16 +112,6 @@ enum Console {
     /// Unbuffered, so that messages and results interleave as they happen.
     private static func write(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { bytes in
-            var written = 0
-            while written < bytes.count {
-                let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                written += result
-            }
-        }
+        text.withUTF8 { bytes in try? FileIO.writeAll(descriptor, UnsafeRawBufferPointer(bytes), path: descriptor == 1 ? "stdout" : "stderr") }
     }
 }

@@ -122,7 +122,7 @@ final class Shell {
 
     private func configureReadline() {
         ShellCompletion.provider = { [unowned self] line, start, word in self.completions(line: line, start: start, word: word) }
-        runql_readline_setup(historyPath, ShellCompletion.complete)
+        runql_readline_setup(historyPath, Self.primaryPrompt, ShellCompletion.complete)
     }
 }
 

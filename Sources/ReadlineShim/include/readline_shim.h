@@ -10,7 +10,8 @@ typedef char **_Nullable (*runql_completer_t)(const char *_Nonnull line, int sta
 
 /// Sets up readline: program name, history file, word breaks, completion, and SIGINT handling
 /// (Ctrl-C clears the line being typed, or asks a running query to stop).
-void runql_readline_setup(const char *_Nonnull history_path, runql_completer_t _Nonnull completer);
+/// `primary_prompt` is the prompt Ctrl-C returns to (copied).
+void runql_readline_setup(const char *_Nonnull history_path, const char *_Nonnull primary_prompt, runql_completer_t _Nonnull completer);
 
 /// Reads a line (malloc'd; NULL at end of input).
 char *_Nullable runql_readline(const char *_Nonnull prompt);
