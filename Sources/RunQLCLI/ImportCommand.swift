@@ -40,9 +40,17 @@ struct ImportJSONL: ParsableCommand {
             store: store, defaultEntity: entity ?? Environment.defaultEntity, defaultProject: project,
             warn: { Console.warn($0) })
         let clockStart = ExecRun.monotonicSeconds()
-        try importer.importRuns(from: runsPath)
-        if let historyPath { try importer.importHistory(from: historyPath) }
+        let paths = [runsPath] + (historyPath.map { [$0] } ?? [])
+        let totalBytes = paths.reduce(Int64(0)) { $0 + Int64(FileIO.size(of: $1) ?? 0) }
+        let bar = ProgressBar("importing", unit: "bytes")
+        defer { bar.finish() }
+        try importer.importRuns(from: runsPath) { bar.update(Int64($0), of: totalBytes) }
+        let runsBytes = Int64(FileIO.size(of: runsPath) ?? 0)
+        if let historyPath {
+            try importer.importHistory(from: historyPath) { bar.update(runsBytes + Int64($0), of: totalBytes) }
+        }
         importer.finish()
+        bar.finish()
         let report = importer.report
         let seconds = ExecRun.monotonicSeconds() - clockStart
         var line = "imported \(report.runsCreated + report.runsUpdated + report.runsUnchanged) runs "

@@ -153,7 +153,7 @@ package enum FileIO {
         return String(path[path.index(after: slash)...])
     }
 
-    static func size(of path: String) -> Int? {
+    package static func size(of path: String) -> Int? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Int(info.st_size)
