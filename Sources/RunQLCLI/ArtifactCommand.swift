@@ -80,15 +80,19 @@ struct LogArtifact: ParsableCommand {
             throw ValidationError("log takes a name without :version or :alias (add aliases with --alias)")
         }
         let runLocation = try runReference.map { try store.resolveRun($0) }
-        guard let projectName = reference.project ?? project ?? runLocation?.project else {
+        // Where it goes: as written, else the run's project, else the one collection of that name.
+        let existing = reference.project == nil && project == nil && runLocation == nil
+            ? try? store.resolveArtifactName(reference) : nil
+        guard let projectName = reference.project ?? project ?? runLocation?.project ?? existing?.project else {
             throw ValidationError("which project? Write project/name, or give --project or --run")
         }
-        let entityName = reference.entity ?? entity ?? runLocation?.entity ?? Environment.defaultEntity
+        let entityName = reference.entity ?? entity ?? runLocation?.entity ?? existing?.entity ?? Environment.defaultEntity
         var draft = ArtifactDraft(name: ArtifactName(entity: entityName, project: projectName, name: reference.name), type: type)
         draft.description = description
         draft.aliases = aliases
         draft.ttlSeconds = ttl.flatMap(TTL.seconds)
         draft.loggedBy = runLocation
+        draft.createdAt = Environment.recordedNow
         draft.createdBy = Environment.userName
         draft.host = Environment.hostName
         draft.gitCommit = Environment.gitCommit(in: Environment.workingDirectory)
@@ -210,7 +214,7 @@ struct UseArtifact: ParsableCommand {
     func run() throws {
         let store = try storeOptions.open()
         let version = try store.resolveArtifact(ArtifactReference(parsing: reference))
-        try store.useArtifact(version.name, version: version.version, by: try store.resolveRun(runReference))
+        try store.useArtifact(version.name, version: version.version, by: try store.resolveRun(runReference), at: Environment.recordedNow)
         Console.output(version.reference + "\n")
     }
 }

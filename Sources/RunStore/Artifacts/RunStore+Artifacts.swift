@@ -81,18 +81,19 @@ extension RunStore {
         }
     }
 
-    /// Lineage: `run` consumed that exact version. Recording the same use again changes nothing.
-    public func useArtifact(_ name: ArtifactName, version: Int, by run: RunLocation) throws {
+    /// Lineage: `run` consumed that exact version (`at` seconds since the epoch, nil: now).
+    /// Recording the same use again changes nothing.
+    public func useArtifact(_ name: ArtifactName, version: Int, by run: RunLocation, at time: Double? = nil) throws {
         guard FileIO.exists(layout.artifactVersion(name, version)) else { throw StoreError("no artifact \(name):v\(version) in the store") }
-        try recordUse(["artifact": .string(name.description), "version": .int(Int64(version))], by: run)
+        try recordUse(["artifact": .string(name.description), "version": .int(Int64(version))], by: run, at: time)
     }
 
     /// Lineage to something runql cannot resolve, kept verbatim (e.g. `entity/project/name:v3`).
-    public func recordUnresolvedArtifactUse(_ reference: String, by run: RunLocation) throws {
-        try recordUse(["reference": .string(reference)], by: run)
+    public func recordUnresolvedArtifactUse(_ reference: String, by run: RunLocation, at time: Double? = nil) throws {
+        try recordUse(["reference": .string(reference)], by: run, at: time)
     }
 
-    private func recordUse(_ target: JSONObject, by run: RunLocation) throws {
+    private func recordUse(_ target: JSONObject, by run: RunLocation, at time: Double?) throws {
         guard exists(run) else { throw StoreError("no run \(run) in the store at \(root)") }
         let path = layout.lineage(run.entity, run.project)
         try FileLock(path: "\(layout.project(run.entity, run.project))/.lineage.lock").withLock { _ in
@@ -105,7 +106,7 @@ extension RunStore {
             }
             var line: JSONObject = ["run": .string(run.id)]
             for (key, value) in target { line[key] = value }
-            line["used_at"] = .string(Timestamp.format(Timestamp.now()))
+            line["used_at"] = .string(Timestamp.format(time ?? Timestamp.now()))
             let bytes = Array((JSONWriter.compact(.object(line)) + "\n").utf8)
             let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
