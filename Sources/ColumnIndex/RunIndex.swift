@@ -57,7 +57,8 @@ public final class RunIndex: Sendable {
     }
 }
 
-/// Keys of a nested section (config, summary or history) with how many runs hold each and as which types.
+/// Keys of a nested section (config, summary, history, or artifact metadata) with how many runs
+/// (for metadata: versions) hold each and as which types.
 public struct KeyCatalog: Sendable {
     public struct Entry: Sendable {
         /// The path of nested keys (`["model", "arch"]`); history keys are a single element.

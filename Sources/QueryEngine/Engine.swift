@@ -89,12 +89,16 @@ public final class Engine {
     }
 
     private func showKeys(_ section: Name?) throws -> QueryResult {
-        let sections: [(String, KeyCatalog)] = [("config", index.runs.configKeys), ("summary", index.runs.summaryKeys), ("history", index.history.keys)]
+        // For metadata, `runs` counts the artifact versions that hold the key.
+        let sections: [(String, KeyCatalog)] = [
+            ("config", index.runs.configKeys), ("summary", index.runs.summaryKeys), ("history", index.history.keys),
+            ("metadata", index.artifacts.artifacts.keys(of: "metadata") ?? KeyCatalog()),
+        ]
         let chosen: [(String, KeyCatalog)]
         if let section {
             chosen = sections.filter { $0.0 == section.text.lowercased() }
             if chosen.isEmpty {
-                throw Diagnostic(.parser, "SHOW KEYS takes config, summary or history, not \(section.text)", at: section.span)
+                throw Diagnostic(.parser, "SHOW KEYS takes config, summary, history or metadata, not \(section.text)", at: section.span)
             }
         } else {
             chosen = sections

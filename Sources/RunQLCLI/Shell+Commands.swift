@@ -156,7 +156,7 @@ extension Shell {
             case ".read", ".output", ".once", ".store": return nil
             case ".mode": return matching(OutputFormat.allCases.map(\.rawValue))
             case ".schema": return matching(vocabulary.tables)
-            case ".keys": return matching(["config", "summary", "history"])
+            case ".keys": return matching(["config", "summary", "history", "metadata"])
             case ".headers", ".timer": return matching(["on", "off"])
             default: return []
             }
