@@ -36,7 +36,7 @@ final class Binder {
 
     func bind(_ query: Query, outer: Scope?) throws -> BoundQuery {
         if query.with.contains(where: \.recursive) {
-            throw Diagnostic(.notImplemented, "WITH RECURSIVE is not supported yet", at: query.with.first { $0.recursive }?.name.span)
+            throw Diagnostic(.notImplemented, "WITH RECURSIVE is not supported yet; walk lineage with upstream('REF') or downstream('REF')", at: query.with.first { $0.recursive }?.name.span)
         }
         var frame: [String: (SharedPlan, [String])] = [:]
         commonTables.append(frame)
