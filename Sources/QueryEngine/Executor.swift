@@ -96,11 +96,20 @@ final class Executor {
                     return rows.map { column.gather($0) } ?? column
                 case .run(let inner):
                     return runsColumn(inner).gather(runRows)
-                case .config, .summary:
+                case .config, .summary, .nested:
                     return Column.constant(.null, count: count)
                 }
             }
             return Relation(columns: columns, names: names, count: count)
+        case .table(let table):
+            let columns = fields.map { field -> Column in
+                switch field {
+                case .builtin(let name): return table.column(name) ?? Column.constant(.null, count: table.count)
+                case .nested(let column, let path): return table.nestedColumn(column, path: path)
+                case .config, .summary, .metric, .run: return Column.constant(.null, count: table.count)
+                }
+            }
+            return Relation(columns: columns, names: names, count: table.count)
         }
     }
 
@@ -180,7 +189,7 @@ final class Executor {
         case .builtin(let name): return runs.builtin(name) ?? Column.constant(.null, count: runs.count)
         case .config(let path): return runs.configColumn(path)
         case .summary(let path): return runs.summaryColumn(path)
-        case .metric, .run: return Column.constant(.null, count: runs.count)
+        case .metric, .run, .nested: return Column.constant(.null, count: runs.count)
         }
     }
 
