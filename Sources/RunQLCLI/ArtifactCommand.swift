@@ -77,14 +77,14 @@ struct LogArtifact: ParsableCommand {
         let store = try storeOptions.open()
         let reference = try ArtifactReference(parsing: nameReference)
         guard case .alias("latest") = reference.selector, !nameReference.hasSuffix(":latest") else {
-            throw ValidationError("log takes a name without :version or :alias (add aliases with --alias)")
+            throw StoreError("log takes a name without :version or :alias (add aliases with --alias)")
         }
         let runLocation = try runReference.map { try store.resolveRun($0) }
         // Where it goes: as written, else the run's project, else the one collection of that name.
         let existing = reference.project == nil && project == nil && runLocation == nil
             ? try? store.resolveArtifactName(reference) : nil
         guard let projectName = reference.project ?? project ?? runLocation?.project ?? existing?.project else {
-            throw ValidationError("which project? Write project/name, or give --project or --run")
+            throw StoreError("which project? Write project/name, or give --project or --run")
         }
         let entityName = reference.entity ?? entity ?? runLocation?.entity ?? existing?.entity ?? Environment.defaultEntity
         var draft = ArtifactDraft(name: ArtifactName(entity: entityName, project: projectName, name: reference.name), type: type)
@@ -98,7 +98,7 @@ struct LogArtifact: ParsableCommand {
         draft.gitCommit = Environment.gitCommit(in: Environment.workingDirectory)
         if let metadata {
             guard case .object(let object) = try parseJSON(metadata, what: "--metadata") else {
-                throw ValidationError("--metadata must be a JSON object")
+                throw StoreError("--metadata must be a JSON object")
             }
             draft.metadata = object
         }
@@ -126,7 +126,7 @@ struct LogArtifact: ParsableCommand {
         do {
             return try JSONParser.parse(text)
         } catch {
-            throw ValidationError("\(what): \(error)")
+            throw StoreError("\(what): \(error)")
         }
     }
 }

@@ -203,7 +203,9 @@ extension RunStore {
             let known = versions.flatMap { $0.aliases }.filter { $0 != "latest" }
             var message = "\(reference) matches no version of \(name)"
             switch reference.selector {
-            case .version: message += " (versions: v0…v\(versions.last?.version ?? 0))"
+            case .version:
+                let numbers = versions.map { "v\($0.version)" }
+                message += " (it has \(numbers.count <= 8 ? numbers.joined(separator: ", ") : "\(numbers[0]) … \(numbers[numbers.count - 1])"))"
             case .alias: if !known.isEmpty { message += " (aliases: \(Set(known).sorted().joined(separator: ", ")))" }
             }
             throw StoreError(message)
