@@ -71,11 +71,17 @@ public struct Column: Sendable {
         if case .string(let text) = value {
             return Column(storage: .dictionary(codes: ContiguousArray(repeating: 0, count: count), dictionary: StringDictionary([text])), type: .varchar)
         }
-        return from(repeatElement(value, count: count))
+        switch value {
+        case .int(let number): return Column(storage: .int(ContiguousArray(repeating: number, count: count)), type: .bigint)
+        case .double(let number): return Column(storage: .double(ContiguousArray(repeating: number, count: count)), type: .double)
+        case .bool(let flag): return Column(storage: .bool(ContiguousArray(repeating: flag, count: count)), type: .boolean)
+        default: return from(repeatElement(value, count: count))
+        }
     }
 
     /// The rows at `indices`, in that order (a gather).
     public func gather(_ indices: some Collection<Int>) -> Column {
+        if let rows = indices as? [Int] { return rows.withUnsafeBufferPointer(gather(rows:)) }
         var newValidity: Bitmap?
         if let validity {
             var gathered = Bitmap(count: indices.count, value: true)
@@ -87,6 +93,35 @@ public struct Column: Sendable {
             result.reserveCapacity(indices.count)
             for rowIndex in indices { result.append(array[rowIndex]) }
             return result
+        }
+        let newStorage: Storage
+        switch storage {
+        case .bool(let values): newStorage = .bool(take(values))
+        case .int(let values): newStorage = .int(take(values))
+        case .double(let values): newStorage = .double(take(values))
+        case .string(let values): newStorage = .string(take(values))
+        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
+        case .timestamp(let values): newStorage = .timestamp(take(values))
+        case .values(let values): newStorage = .values(take(values))
+        }
+        return Column(storage: newStorage, validity: newValidity, type: type)
+    }
+
+    /// `gather` over an array of rows: plain loops, no generic iteration.
+    private func gather(rows: UnsafeBufferPointer<Int>) -> Column {
+        var newValidity: Bitmap?
+        if let validity {
+            var gathered = Bitmap(count: rows.count, value: true)
+            for position in 0..<rows.count where !validity[rows[position]] { gathered[position] = false }
+            newValidity = gathered
+        }
+        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
+            array.withUnsafeBufferPointer { source in
+                ContiguousArray(unsafeUninitializedCapacity: rows.count) { target, initialized in
+                    for position in 0..<rows.count { (target.baseAddress! + position).initialize(to: source[rows[position]]) }
+                    initialized = rows.count
+                }
+            }
         }
         let newStorage: Storage
         switch storage {
