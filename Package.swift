@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ReadlineShim", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
+        // The system's SQLite 3 (Debian: libsqlite3-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // `runql import mlflow`: MLflow file stores (mlruns/) and SQLite databases (mlflow.db).
+        .target(name: "MLflowImport", dependencies: ["RunStore", "CSQLite"]),
         // The command line: argument parsing and the commands.
         .target(
             name: "RunQLCLI",
@@ -42,6 +46,7 @@ let package = Package(
                 "QueryEngine",
                 "ResultFormat",
                 "ReadlineShim",
+                "MLflowImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +63,11 @@ let package = Package(
             exclude: ["golden", "stores", "samples", "oracle"]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
+        .testTarget(
+            name: "MLflowImportTests",
+            dependencies: ["MLflowImport", "RunStore", "TestSupport"],
+            exclude: ["fixtures"]
+        ),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],
