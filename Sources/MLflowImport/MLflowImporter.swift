@@ -199,9 +199,13 @@ public final class MLflowImporter {
             return
         }
         for model in models {
-            let plan = ModelArtifactPlan.make(model, runs: imported, entity: options.entity, resolveFiles: resolveFiles)
-            for note in plan.notes { skip(note) }
-            try ModelArtifactPlan.write(plan, to: store, report: &report)
+            do {
+                let notes = try ModelArtifacts.write(
+                    model, runs: imported, entity: options.entity, store: store, resolveFiles: resolveFiles, report: &report)
+                for note in notes { skip(note) }
+            } catch {
+                skip("registered model \(model.name): \(error)")
+            }
         }
     }
 

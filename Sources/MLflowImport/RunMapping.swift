@@ -1,3 +1,4 @@
+import Foundation
 import RunStore
 
 /// How an MLflow run becomes a runql run (documented in docs/STORE.md, "Importing MLflow").
@@ -31,17 +32,14 @@ enum RunMapping {
     ) -> RunMetadata {
         var metadata = RunMetadata(id: location.id, entity: location.entity, project: location.project)
         metadata.name = run.name
-        let start = run.startTime.map { Double($0) / 1000 }
-        let activity = [run.startTime, lastActivity].compactMap { $0 }.max().map { Double($0) / 1000 }
-        metadata.state = state(run, lastActivity: activity, now: now, crashedAfter: crashedAfter)
+        let activity = [run.startTime, lastActivity].compactMap { $0 }.max()
+        metadata.state = state(run, lastActivity: activity.map { Double($0) / 1000 }, now: now, crashedAfter: crashedAfter)
         metadata.user = nonEmpty(run.userID) ?? nonEmpty(run.tags["mlflow.user"])
-        metadata.createdAt = start
-        if let end = run.endTime.map({ Double($0) / 1000 }) {
-            metadata.updatedAt = end
-            metadata.runtime = start.map { max(0, end - $0) }
-        } else if let activity {
-            metadata.updatedAt = activity
-            metadata.runtime = start.map { max(0, activity - $0) }
+        metadata.createdAt = run.startTime.map { Double($0) / 1000 }
+        // Milliseconds subtracted as integers, so that 6 ms is 0.006 s exactly.
+        if let until = run.endTime ?? activity {
+            metadata.updatedAt = Double(until) / 1000
+            metadata.runtime = run.startTime.map { Double(max(0, until - $0)) / 1000 }
         }
         metadata.notes = run.tags["mlflow.note.content"]
         metadata.gitCommit = nonEmpty(run.tags["mlflow.source.git.commit"]) ?? nonEmpty(run.sourceVersion)
