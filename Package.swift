@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
         .testTarget(
             name: "MLflowImportTests",
-            dependencies: ["MLflowImport", "RunStore", "TestSupport"],
+            dependencies: ["MLflowImport", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
             exclude: ["fixtures"]
         ),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.

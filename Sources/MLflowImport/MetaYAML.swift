@@ -55,7 +55,7 @@ enum MetaYAML {
         }
     }
 
-    struct ParseError: Error, CustomStringConvertible {
+    struct ParseError: Error, Equatable, CustomStringConvertible {
         var line: Int
         var message: String
         var description: String { "line \(line): \(message)" }
