@@ -11,6 +11,8 @@ public final class FileStoreReader: MLflowStoreReader {
     public let root: String
     public private(set) var skipped: [String] = []
     public var sourceDescription: String { root }
+    /// Each experiment's folder, by id.
+    private var experimentFolders: [String: String] = [:]
 
     /// Folders inside an experiment that are not runs.
     private static let experimentSubfolders: Set<String> = ["tags", "datasets", "models", "traces"]
@@ -23,17 +25,11 @@ public final class FileStoreReader: MLflowStoreReader {
 
     public func experiments() throws -> [MLflowExperiment] {
         var experiments: [MLflowExperiment] = []
-        for name in Self.list(root) where Self.isDirectory("\(root)/\(name)") {
-            if name == "models" { continue }
-            if name == ".trash" {
-                let trashed = Self.list("\(root)/.trash")
-                if !trashed.isEmpty {
-                    skipped.append("\(root)/.trash: \(trashed.count) deleted experiment(s) not imported")
-                }
-                continue
-            }
-            if name.hasPrefix(".") { continue }
-            let folder = "\(root)/\(name)"
+        // Deleted experiments are moved to .trash/ whole; they import too, marked deleted.
+        let folders = Self.list(root).map { "\(root)/\($0)" } + Self.list("\(root)/.trash").map { "\(root)/.trash/\($0)" }
+        for folder in folders where Self.isDirectory(folder) {
+            let name = (folder as NSString).lastPathComponent
+            if name.hasPrefix(".") || folder == "\(root)/models" { continue }
             let metaPath = "\(folder)/meta.yaml"
             guard FileIO.size(of: metaPath) != nil else {
                 skipped.append("\(folder): no meta.yaml, so not an experiment of this file store (MLflow skips it too)")
@@ -50,6 +46,7 @@ public final class FileStoreReader: MLflowStoreReader {
                     lifecycleStage: meta["lifecycle_stage"]?.string ?? "active",
                     creationTime: meta["creation_time"]?.integer)
                 experiment.tags = try Self.readKeyFiles("\(folder)/tags")
+                experimentFolders[experiment.id] = folder
                 experiments.append(experiment)
             } catch {
                 skipped.append("\(error); experiment skipped")
@@ -89,9 +86,13 @@ public final class FileStoreReader: MLflowStoreReader {
         return runs
     }
 
-    /// The file store names each experiment's folder by its id.
+    /// The file store names each experiment's folder by its id (under `.trash/` once deleted).
     private func experimentFolder(_ experiment: MLflowExperiment) -> String {
-        "\(root)/\(experiment.id)"
+        experimentFolder(id: experiment.id)
+    }
+
+    private func experimentFolder(id: String) -> String {
+        experimentFolders[id] ?? "\(root)/\(id)"
     }
 
     private func readRun(_ folder: String, metaPath: String, experiment: MLflowExperiment) throws -> MLflowRun {
@@ -159,7 +160,7 @@ public final class FileStoreReader: MLflowStoreReader {
     // MARK: Metrics
 
     public func metricHistory(of run: MLflowRun) throws -> MLflowMetricHistory {
-        let folder = "\(root)/\(run.experimentID)/\(run.id)/metrics"
+        let folder = "\(experimentFolder(id: run.experimentID))/\(run.id)/metrics"
         var history = MLflowMetricHistory()
         for (key, path) in Self.keyFiles(folder) {
             guard let bytes = try FileIO.read(path) else { continue }

@@ -149,7 +149,7 @@ public final class MLflowImporter {
         let metadata = RunMapping.metadata(run, location: location, lastActivity: lastActivity, now: options.now, crashedAfter: options.crashedAfter)
         let config = RunMapping.config(run, experiment: experiment)
         let summary = RunMapping.summary(history)
-        if run.lifecycleStage == "deleted" { report.runsDeleted += 1 }
+        if RunMapping.isDeleted(run, in: experiment) { report.runsDeleted += 1 }
         imported[run.id] = location
 
         if !store.exists(location) {

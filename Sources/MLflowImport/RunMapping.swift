@@ -71,8 +71,9 @@ enum RunMapping {
         mlflow["run_id"] = .string(run.id)
         mlflow["experiment_id"] = .string(run.experimentID)
         mlflow["experiment_name"] = .string(experiment.name)
+        mlflow["experiment_lifecycle_stage"] = .string(experiment.lifecycleStage)
         mlflow["status"] = .string(run.status.rawValue)
-        mlflow["lifecycle_stage"] = .string(run.lifecycleStage)
+        mlflow["lifecycle_stage"] = .string(isDeleted(run, in: experiment) ? "deleted" : run.lifecycleStage)
         mlflow["deleted_time"] = run.deletedTime.map { .string(Timestamp.format(Double($0) / 1000)) } ?? .null
         mlflow["end_time"] = run.endTime.map { .string(Timestamp.format(Double($0) / 1000)) } ?? .null
         mlflow["artifact_uri"] = run.artifactURI.map(JSONValue.string) ?? .null
@@ -88,6 +89,12 @@ enum RunMapping {
         mlflow["experiment_tags"] = .object(sortedStrings(experiment.tags))
         config[namespace] = .object(mlflow)
         return config
+    }
+
+    /// A run MLflow deleted, or a run of a deleted experiment (the SQL store marks those runs
+    /// deleted too; the file store moves the experiment to `.trash/` and leaves them as they were).
+    static func isDeleted(_ run: MLflowRun, in experiment: MLflowExperiment) -> Bool {
+        run.lifecycleStage == "deleted" || experiment.lifecycleStage == "deleted"
     }
 
     /// A param as a number when its whole text reads as a finite decimal number (`32` → 32,

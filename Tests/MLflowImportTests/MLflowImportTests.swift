@@ -245,6 +245,27 @@ import TestSupport
         #expect(imported.report.runsFailed == 0)
     }
 
+    /// A deleted experiment sits in `.trash/`: its runs import, marked deleted.
+    @Test func deletedExperimentsImportMarkedDeleted() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let mlruns = "\(directory.path)/mlruns"
+        try FileManager.default.copyItem(atPath: Backend.file.path, toPath: mlruns)
+        try FileManager.default.createDirectory(atPath: "\(mlruns)/.trash", withIntermediateDirectories: true)
+        let trashed = "\(mlruns)/.trash/489985139653264576"
+        try FileManager.default.moveItem(atPath: "\(mlruns)/489985139653264576", toPath: trashed)
+        let meta = try String(contentsOfFile: "\(trashed)/meta.yaml", encoding: .utf8)
+        try meta.replacingOccurrences(of: "lifecycle_stage: active", with: "lifecycle_stage: deleted")
+            .write(toFile: "\(trashed)/meta.yaml", atomically: true, encoding: .utf8)
+        let imported = try MLflowFixture.importInto(.file, source: mlruns, directory: directory)
+        #expect(imported.report.runsCreated == 10 && imported.report.runsDeleted == 2)
+        let otherRun = RunLocation(entity: "alice", project: "other-exp", id: "a19ba5f0ddab4abba6d3cd0c1f32af87")
+        let config = try imported.store.readObject(otherRun, .config)
+        #expect(config.value(at: ["mlflow", "lifecycle_stage"]) == .string("deleted"))
+        #expect(config.value(at: ["mlflow", "experiment_lifecycle_stage"]) == .string("deleted"))
+        #expect(try imported.store.readHistory(otherRun).steps.count > 0)
+    }
+
     @Test func pathsThatAreNeitherStoreAreRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
