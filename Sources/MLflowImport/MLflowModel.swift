@@ -114,11 +114,18 @@ public struct MLflowMetricHistory: Sendable {
 
     public init() {}
 
+    /// Where each key's series is in `series`.
+    private var seriesIndex: [String: Int] = [:]
+
     /// Adds a point at the end of its key's series.
     mutating func append(_ point: MLflowMetricPoint) {
-        if let index = series.lastIndex(where: { $0.key == point.key }) {
+        if let index = seriesIndex[point.key], index < series.count, series[index].key == point.key {
+            series[index].points.append(point)
+        } else if let index = series.firstIndex(where: { $0.key == point.key }) {
+            seriesIndex[point.key] = index
             series[index].points.append(point)
         } else {
+            seriesIndex[point.key] = series.count
             series.append((point.key, [point]))
         }
     }

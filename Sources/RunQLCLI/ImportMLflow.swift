@@ -38,6 +38,11 @@ struct ImportMLflow: ParsableCommand {
         }
     }
 
+    /// `1 run`, `2 runs`.
+    static func count(_ number: Int, _ noun: String) -> String {
+        "\(number) \(noun)\(number == 1 ? "" : "s")"
+    }
+
     /// `90`, `90s`, `30m`, `2h`, `1d` as seconds.
     static func seconds(_ text: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
@@ -62,12 +67,12 @@ struct ImportMLflow: ParsableCommand {
         let report = importer.report
         let seconds = ExecRun.monotonicSeconds() - clockStart
         let runs = report.runsCreated + report.runsUpdated + report.runsUnchanged
-        var line = "imported \(runs) runs from \(report.experiments) experiments "
+        var line = "imported \(Self.count(runs, "run")) from \(Self.count(report.experiments, "experiment")) "
         line += "(\(report.runsCreated) new, \(report.runsUpdated) updated, \(report.runsUnchanged) unchanged"
         if report.runsDeleted > 0 { line += "; \(report.runsDeleted) deleted in MLflow, kept and marked" }
-        line += "), \(report.stepsImported) history steps (\(report.pointsImported) metric points"
+        line += "), \(Self.count(report.stepsImported, "history step")) (\(Self.count(report.pointsImported, "metric point"))"
         if report.pointsAlreadyStored > 0 { line += ", \(report.pointsAlreadyStored) already stored" }
-        line += "), \(report.artifactsCreated) model artifact versions"
+        line += "), \(Self.count(report.artifactsCreated, "model artifact version"))"
         if report.artifactsUnchanged > 0 { line += " (\(report.artifactsUnchanged) already stored)" }
         if !report.skipped.isEmpty { line += "; \(report.skipped.count) skipped (see above)" }
         line += " in \(String(format: "%.1f", seconds)) s"

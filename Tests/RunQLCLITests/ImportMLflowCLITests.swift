@@ -15,7 +15,7 @@ import Testing
         let imported = try CLI.run(["import", "mlflow", "--store", store, "--entity", "alice", "\(Self.fixtures)/\(source)"])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stderr.contains("imported 10 runs from 3 experiments (10 new, 0 updated, 0 unchanged; 1 deleted in MLflow, kept and marked)"), "\(imported.stderr)")
-        #expect(imported.stderr.contains("1 model artifact versions"), "\(imported.stderr)")
+        #expect(imported.stderr.contains("1 model artifact version"), "\(imported.stderr)")
 
         let query = try CLI.run([
             "--store", store, "--format", "csv",
