@@ -70,7 +70,7 @@ public final class FileStoreReader: MLflowStoreReader {
     public func runs(of experiment: MLflowExperiment) throws -> [MLflowRun] {
         let folder = experimentFolder(experiment)
         var runs: [MLflowRun] = []
-        for name in Self.list(folder) where !Self.experimentSubfolders.contains(name) && Self.isDirectory("\(folder)/\(name)") {
+        for name in Self.list(folder) where !name.hasPrefix(".") && !Self.experimentSubfolders.contains(name) && Self.isDirectory("\(folder)/\(name)") {
             let runFolder = "\(folder)/\(name)"
             let metaPath = "\(runFolder)/meta.yaml"
             guard FileIO.size(of: metaPath) != nil else {

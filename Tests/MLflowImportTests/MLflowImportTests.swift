@@ -283,3 +283,97 @@ import TestSupport
         try handle.write(contentsOf: Data(text.utf8))
     }
 }
+
+/// Every run's history against the SQLite store's own `metrics` rows (reference/sqlite_core_tables.json,
+/// dumped in insertion order): per key, the count and first/last/min/max, NaN and infinities kept;
+/// and the row count (per step, as many rows as the key logged most often at it).
+@Suite struct MLflowHistoryReferenceTests {
+    struct KeyStatistics: Equatable, CustomStringConvertible {
+        var count = 0
+        var first: Double?
+        var last: Double?
+        var min: Double?
+        var max: Double?
+        var nanCount = 0
+
+        mutating func add(_ value: Double) {
+            count += 1
+            if first == nil { first = value }
+            last = value
+            if value.isNaN {
+                nanCount += 1
+            } else {
+                min = Swift.min(min ?? value, value)
+                max = Swift.max(max ?? value, value)
+            }
+        }
+
+        static func == (lhs: KeyStatistics, rhs: KeyStatistics) -> Bool {
+            func same(_ a: Double?, _ b: Double?) -> Bool { a == b || (a?.isNaN == true && b?.isNaN == true) }
+            return lhs.count == rhs.count && lhs.nanCount == rhs.nanCount && same(lhs.first, rhs.first)
+                && same(lhs.last, rhs.last) && same(lhs.min, rhs.min) && same(lhs.max, rhs.max)
+        }
+
+        var description: String { "count \(count) first \(first ?? .nan) last \(last ?? .nan) min \(min ?? .nan) max \(max ?? .nan) NaN \(nanCount)" }
+    }
+
+    /// By run name: each key's statistics and the expected history row count.
+    static func reference(for backend: MLflowFixture.Backend) throws -> [String: (keys: [String: KeyStatistics], rows: Int)] {
+        let bytes = try FileIO.read("\(MLflowFixture.folder)/reference/sqlite_core_tables.json") ?? []
+        let tables = try JSONParser.parse(bytes).objectValue ?? [:]
+        var names: [String: String] = [:]
+        if case .array(let runs)? = tables.value(at: ["runs", "rows"]) {
+            for case .array(let row) in runs { if let id = row[0].stringValue, let name = row[1].stringValue { names[id] = name } }
+        }
+        var keys: [String: [String: KeyStatistics]] = [:]
+        var perStep: [String: [Int64: [String: Int]]] = [:]
+        guard case .array(let metrics)? = tables.value(at: ["metrics", "rows"]) else { return [:] }
+        for case .array(let row) in metrics {
+            // key, value, timestamp, run_uuid, step, is_nan
+            guard let key = row[0].stringValue, var value = row[1].doubleValue, let run = row[3].stringValue.flatMap({ names[$0] }),
+                let step = row[4].integerValue
+            else { continue }
+            if row[5].integerValue == 1 { value = .nan }
+            if backend == .file, abs(value) == .greatestFiniteMagnitude { value = value > 0 ? .infinity : -.infinity }
+            var repeats = 1
+            // The file store holds model-producer's rmse line twice (MLflow 3's log_model).
+            if backend == .file, run == "model-producer", key == "rmse" { repeats = 2 }
+            for _ in 0..<repeats {
+                keys[run, default: [:]][key, default: KeyStatistics()].add(value)
+                perStep[run, default: [:]][step, default: [:]][key, default: 0] += 1
+            }
+        }
+        return keys.reduce(into: [:]) { result, entry in
+            let rows = perStep[entry.key]?.values.reduce(0) { $0 + ($1.values.max() ?? 0) } ?? 0
+            result[entry.key] = (entry.value, rows)
+        }
+    }
+
+    @Test(arguments: MLflowFixture.Backend.allCases)
+    func everyRunsHistory(_ backend: MLflowFixture.Backend) throws {
+        let imported = try MLflowFixture.importInto(backend)
+        defer { imported.directory.remove() }
+        let reference = try Self.reference(for: backend)
+        #expect(reference.count == 10)
+        var checked = 0
+        for location in imported.store.runLocations() {
+            let name = try #require(try imported.store.readMetadata(location).name)
+            let steps = try imported.store.readHistory(location).steps
+            guard let expected = reference[name] else {
+                #expect(steps.isEmpty, "\(name)")
+                continue
+            }
+            var got: [String: KeyStatistics] = [:]
+            for step in steps {
+                for (key, value) in step where !key.hasPrefix("_") { got[key, default: KeyStatistics()].add(value.doubleValue ?? .nan) }
+            }
+            #expect(got.count == expected.keys.count, "\(name): \(got.keys.sorted())")
+            for (key, statistics) in expected.keys {
+                #expect(got[key] == statistics, "\(backend) \(name) \(key)")
+            }
+            #expect(steps.count == expected.rows, "\(backend) \(name)")
+            checked += 1
+        }
+        #expect(checked == 10)
+    }
+}
