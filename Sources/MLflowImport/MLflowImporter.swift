@@ -74,12 +74,11 @@ public final class MLflowImporter {
         }
         if FileStoreReader.isDirectory(path) {
             let hasExperiment = FileStoreReader.list(path).contains { FileIO.size(of: "\(path)/\($0)/meta.yaml") != nil }
-            let hasDatabase = FileIO.size(of: "\(path)/mlflow.db") != nil
-            if !hasExperiment, hasDatabase {
-                throw StoreError("\(path) holds no MLflow experiments (no <id>/meta.yaml) but has mlflow.db; import \(path)/mlflow.db")
-            }
             if !hasExperiment {
-                throw StoreError("\(path) is not an MLflow file store: no experiment folder with a meta.yaml (e.g. 0/meta.yaml)")
+                // A project folder holding the store: name what is inside.
+                let inside = ["mlruns", "mlflow.db"].filter { FileIO.size(of: "\(path)/\($0)") != nil }.map { "\(path)/\($0)" }
+                let hint = inside.isEmpty ? "" : "; import \(inside.joined(separator: " or "))"
+                throw StoreError("\(path) is not an MLflow file store: no experiment folder with a meta.yaml (e.g. 0/meta.yaml)\(hint)")
             }
             return FileStoreReader(root: path)
         }
@@ -150,7 +149,6 @@ public final class MLflowImporter {
         let config = RunMapping.config(run, experiment: experiment)
         let summary = RunMapping.summary(history)
         if RunMapping.isDeleted(run, in: experiment) { report.runsDeleted += 1 }
-        imported[run.id] = location
 
         if !store.exists(location) {
             let rows = MetricRows.rows(for: history, alreadyStored: [:], runStart: run.startTime)
@@ -162,6 +160,7 @@ public final class MLflowImporter {
             if try store.publishRun(metadata, config: config, summary: summary, history: Array(text.utf8)) {
                 report.runsCreated += 1
                 count(rows)
+                imported[run.id] = location
                 return
             }
         }
@@ -181,6 +180,7 @@ public final class MLflowImporter {
             changed = true
         }
         if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
+        imported[run.id] = location
     }
 
     private func count(_ rows: [JSONObject]) {

@@ -191,7 +191,7 @@ public struct MLflowModelVersion: Sendable, Equatable {
 public protocol MLflowStoreReader {
     /// What the user pointed at, for messages.
     var sourceDescription: String { get }
-    /// The experiments, in id order, and a note for each part of the store that was skipped.
+    /// The experiments, in id order (what cannot be read goes to `skipped`).
     func experiments() throws -> [MLflowExperiment]
     /// The runs of one experiment.
     func runs(of experiment: MLflowExperiment) throws -> [MLflowRun]

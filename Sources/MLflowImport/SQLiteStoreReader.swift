@@ -32,14 +32,6 @@ public final class SQLiteStoreReader: MLflowStoreReader {
         try readInputs()
     }
 
-    /// The schema version (`alembic_version.version_num`), when the database records one.
-    public func schemaVersion() throws -> String? {
-        guard try database.hasTable("alembic_version") else { return nil }
-        var version: String?
-        try database.query("SELECT version_num FROM alembic_version") { version = $0["version_num"].string }
-        return version
-    }
-
     private func readInputs() throws {
         guard try database.hasTable("inputs"), try database.hasTable("datasets") else { return }
         var datasets: [String: (name: String, digest: String)] = [:]
