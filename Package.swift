@@ -65,9 +65,10 @@ let package = Package(
             exclude: ["golden", "stores", "samples", "oracle"]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
+        // The MLflow importer against fixtures/ (an mlruns/ and an mlflow.db) and MLflow's own reference answers.
         .testTarget(
             name: "MLflowImportTests",
-            dependencies: ["MLflowImport", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
+            dependencies: ["MLflowImport", "CSQLite", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
             exclude: ["fixtures"]
         ),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
