@@ -31,6 +31,17 @@ import Testing
 
             """)
 
+        let model = try CLI.run([
+            "--store", store, "--format", "csv",
+            "SELECT a.name, a.version, a.aliases, a.metadata.mlflow.version AS mlflow_version, r.name AS run FROM artifacts a JOIN runs r ON r.id = a.logged_by",
+        ])
+        #expect(model.status == 0, "\(model.stderr)")
+        #expect(model.stdout == """
+            name,version,aliases,mlflow_version,run
+            demo-model,0,"[latest, champion]",1,model-producer
+
+            """)
+
         let again = try CLI.run(["import", "mlflow", "--store", store, "--entity", "alice", "\(Self.fixtures)/\(source)"])
         #expect(again.status == 0)
         #expect(again.stderr.contains("(0 new, 0 updated, 10 unchanged; 1 deleted in MLflow, kept and marked), 0 history steps"), "\(again.stderr)")
