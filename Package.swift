@@ -34,6 +34,10 @@ let package = Package(
         .target(name: "ReadlineShim", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
+        // The system's SQLite 3 (Debian: libsqlite3-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // `runql import mlflow`: MLflow file stores (mlruns/) and SQLite databases (mlflow.db).
+        .target(name: "MLflowImport", dependencies: ["RunStore", "CSQLite"]),
         // The command line: argument parsing and the commands.
         .target(
             name: "RunQLCLI",
@@ -44,6 +48,7 @@ let package = Package(
                 "QueryEngine",
                 "ResultFormat",
                 "ReadlineShim",
+                "MLflowImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +65,12 @@ let package = Package(
             exclude: ["golden", "stores", "samples", "oracle"]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
+        // The MLflow importer against fixtures/ (an mlruns/ and an mlflow.db) and MLflow's own reference answers.
+        .testTarget(
+            name: "MLflowImportTests",
+            dependencies: ["MLflowImport", "CSQLite", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
+            exclude: ["fixtures"]
+        ),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],
