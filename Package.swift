@@ -32,12 +32,15 @@ let package = Package(
         .target(name: "ReadlineShim", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
+        // Importer of W&B run folders: the .wandb transaction log (framing, protobuf by hand) into the store.
+        .target(name: "WandbImport", dependencies: ["RunStore", .product(name: "OrderedCollections", package: "swift-collections")]),
         // The command line: argument parsing and the commands.
         .target(
             name: "RunQLCLI",
             dependencies: [
                 "RunStore",
                 "RunGenerator",
+                "WandbImport",
                 "QuerySyntax",
                 "QueryEngine",
                 "ResultFormat",
@@ -58,6 +61,7 @@ let package = Package(
             exclude: ["golden", "stores", "samples", "oracle"]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
+        .testTarget(name: "WandbImportTests", dependencies: ["WandbImport", "RunStore", "TestSupport"], exclude: ["fixtures"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],
