@@ -16,8 +16,10 @@ let package = Package(
         // The store on disk: format, JSON, writers, readers, importers.
         .target(
             name: "RunStore",
-            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["CCrypto", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        // OpenSSL's SHA-256 for the artifact blob store (Debian: libssl-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The query language's front end: spans, diagnostics, tokens, lexer, AST, parser. No dependencies.
         .target(name: "QuerySyntax"),
         // The columnar index: values, typed columns with validity bitmaps, the runs and history tables.
