@@ -25,8 +25,20 @@ struct ImportWandb: ParsableCommand {
     @Option(help: "The project of runs whose log no longer names one (a log cut before its run record).")
     var project: String?
 
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp(
+        "W&B's data folder, whose artifacts/staging/ holds the files of logged artifacts (default: $WANDB_DATA_DIR, else ~/.local/share/wandb).",
+        valueName: "folder"))
+    var dataDirectory: String?
+
     @Argument(help: ArgumentHelp("A wandb/ folder, a folder holding one, or run folders.", valueName: "path"))
     var paths: [String]
+
+    /// `$WANDB_DATA_DIR`, else `~/.local/share/wandb`.
+    static var defaultDataDirectory: String? {
+        if let directory = Environment.variables["WANDB_DATA_DIR"], !directory.isEmpty { return directory }
+        guard let home = Environment.variables["HOME"], !home.isEmpty else { return nil }
+        return "\(home)/.local/share/wandb"
+    }
 
     func run() throws {
         let store = try storeOptions.open()
@@ -36,6 +48,7 @@ struct ImportWandb: ParsableCommand {
         defer { bar.finish() }
         let importer = WandbImporter(
             store: store, defaultEntity: entity ?? Environment.defaultEntity, defaultProject: project,
+            dataDirectory: dataDirectory ?? Self.defaultDataDirectory,
             warn: { message in
                 bar.finish()
                 Console.warn(message)
@@ -44,7 +57,7 @@ struct ImportWandb: ParsableCommand {
             bar.update(Int64(position), of: Int64(sources.count))
             importer.importRun(source)
         }
-        importer.finish()
+        try importer.finish()
         bar.finish()
         let report = importer.report
         let seconds = ExecRun.monotonicSeconds() - clockStart
@@ -53,6 +66,19 @@ struct ImportWandb: ParsableCommand {
         line += "(\(report.runsCreated) new, \(report.runsUpdated) updated, \(report.runsUnchanged) unchanged)"
         line += " and \(report.stepsImported) history steps"
         if report.stepsAlreadyStored > 0 { line += " (\(report.stepsAlreadyStored) already stored)" }
+        let versions = report.artifactVersionsCreated + report.artifactVersionsExisting
+        if versions > 0 {
+            line += ", \(versions) artifact version\(versions == 1 ? "" : "s") (\(report.artifactVersionsCreated) new"
+            if report.artifactFilesReferenced > 0 {
+                line += "; \(report.artifactFilesReferenced) files kept as references: staging copy gone or changed"
+            }
+            line += ")"
+        }
+        let uses = report.usesResolved + report.usesUnresolved
+        if uses > 0 {
+            line += ", \(uses) artifact uses"
+            if report.usesUnresolved > 0 { line += " (\(report.usesUnresolved) not in the store, kept as references)" }
+        }
         if report.runsDamaged > 0 { line += "; \(report.runsDamaged) imported in part from damaged logs (see above)" }
         if !report.skipped.isEmpty { line += "; \(report.skipped.count) skipped (see above)" }
         line += " in \(String(format: "%.1f", seconds)) s"

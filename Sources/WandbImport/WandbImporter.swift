@@ -22,23 +22,43 @@ public final class WandbImporter {
         public var skipped: [String] = []
         /// Runs imported only in part (a damaged log, undecodable records).
         public var runsDamaged = 0
+        /// Artifact versions new to the store, and those it already had.
+        public var artifactVersionsCreated = 0
+        public var artifactVersionsExisting = 0
+        /// Files of new versions copied into the blob store, and those kept as references only
+        /// (their staging copy was gone or changed).
+        public var artifactFilesCopied = 0
+        public var artifactFilesReferenced = 0
+        /// `use_artifact` records tied to a stored version, and those kept verbatim.
+        public var usesResolved = 0
+        public var usesUnresolved = 0
     }
 
-    private var store: RunStore
+    var store: RunStore
     private let defaultEntity: String
     private let defaultProject: String?
-    private let warn: (String) -> Void
-    public private(set) var report = Report()
+    /// W&B's data folder (`$WANDB_DATA_DIR`), where artifact staging copies live.
+    let dataDirectory: String?
+    let warn: (String) -> Void
+    public internal(set) var report = Report()
+    /// The artifacts each imported run used, recorded as lineage by `finish()`.
+    var pendingUses: [(RunLocation, [(type: String, name: String)])] = []
 
     /// - Parameters:
     ///   - defaultEntity: the entity of runs whose log names none (offline runs).
     ///   - defaultProject: the project of runs whose project cannot be read (no surviving run record).
+    ///   - dataDirectory: W&B's data folder, whose `artifacts/staging/` holds the artifact files
+    ///     (manifests name them by absolute path; this finds them after the folders moved).
     ///   - warn: receives one line per problem: what was lost or skipped, naming file and offset.
-    public init(store: RunStore, defaultEntity: String, defaultProject: String? = nil, warn: @escaping (String) -> Void) {
+    public init(
+        store: RunStore, defaultEntity: String, defaultProject: String? = nil, dataDirectory: String? = nil,
+        warn: @escaping (String) -> Void
+    ) {
         self.store = store
         self.store.syncEachWrite = false
         self.defaultEntity = defaultEntity
         self.defaultProject = defaultProject
+        self.dataDirectory = dataDirectory.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.warn = warn
     }
 
@@ -53,7 +73,8 @@ public final class WandbImporter {
             let run = try WandbRunReader.read(source)
             for problem in run.problems { warn(problem) }
             if !run.problems.isEmpty { report.runsDamaged += 1 }
-            try write(run)
+            let location = try write(run)
+            if !run.uses.isEmpty { pendingUses.append((location, run.uses)) }
         } catch {
             let reason = "run \(source.runID) (\(source.paths.joined(separator: ", "))): \(error)"
             report.skipped.append(reason)
@@ -61,12 +82,14 @@ public final class WandbImporter {
         }
     }
 
-    /// Makes everything imported durable; call once at the end.
-    public func finish() {
+    /// Records the imported runs' artifact use (lineage) and makes everything durable; call once at the end.
+    public func finish() throws {
+        try recordUses()
         store.syncToDisk()
     }
 
-    private func write(_ run: WandbRun) throws {
+    /// Writes the run (created, updated or left as it is) and its artifacts; returns where it is.
+    private func write(_ run: WandbRun) throws -> RunLocation {
         guard let project = run.project.isEmpty ? defaultProject : run.project else {
             throw WandbImportError(
                 path: run.folders.last ?? run.id,
@@ -82,7 +105,8 @@ public final class WandbImporter {
             if !console.isEmpty { try store.replaceRunFile(location, .output, with: console) }
             report.runsCreated += 1
             report.stepsImported += run.history.count
-            return
+            try importArtifacts(of: run, at: location)
+            return location
         }
         var changed = false
         if try store.readMetadata(location) != metadata {
@@ -94,6 +118,8 @@ public final class WandbImporter {
         if !console.isEmpty, try store.replaceRunFile(location, .output, with: console) { changed = true }
         if try appendNewSteps(run.history, to: location) { changed = true }
         if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
+        try importArtifacts(of: run, at: location)
+        return location
     }
 
     /// Appends the rows beyond the run's last stored step; returns whether any were.
