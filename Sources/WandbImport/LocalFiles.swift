@@ -66,8 +66,16 @@ enum LocalFiles {
         }
     }
 
-    /// The absolute form of `path` (relative to the working directory), `..`/`.` left as they are.
+    /// The canonical absolute form of `path`: symbolic links (`latest-run`), `.` and `..` resolved;
+    /// for a path that cannot be resolved, just made absolute.
     static func absolute(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            let length = strlen(resolved)
+            return resolved.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }
+        }
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
