@@ -213,8 +213,9 @@ enum YAMLSubset {
             position = text.startIndex
         }
 
+        /// Whether a quoted scalar that starts `text` ends in it (`''` and `\"` do not end it).
         static func isClosed(_ text: String, quote: Character) -> Bool {
-            var characters = Array(text.dropFirst())
+            let characters = Array(text.dropFirst())
             var index = 0
             while index < characters.count {
                 let character = characters[index]
@@ -227,7 +228,6 @@ enum YAMLSubset {
                         index += 2
                         continue
                     }
-                    characters = []
                     return true
                 }
                 index += 1
