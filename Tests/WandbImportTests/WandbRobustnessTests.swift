@@ -144,7 +144,7 @@ import Testing
         #expect(try store.readMetadata(here).state == .finished)
         let expected = try reference.load()
         #expect(try store.readObject(here, .summary).referenceForm == (expected["summary"]?.objectValue ?? [:]).without("_wandb").referenceForm)
-        #expect(try store.readMetadata(here).extra["wandb"]?.objectValue?["folders"] == .array([.string("\(wandb)/\(reference.folder)"), .string(later)]))
+        #expect(try store.readMetadata(here).extra["wandb"]?.objectValue?["folders"] == .array([.string(LocalFiles.absolute("\(wandb)/\(reference.folder)")), .string(LocalFiles.absolute(later))]))
     }
 
     @Test func aFolderWithoutALogFallsBackToConfigYAMLAndTheSummaryFile() throws {
