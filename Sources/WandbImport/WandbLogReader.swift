@@ -9,28 +9,35 @@
 /// The checksum is zlib's CRC-32 over the type byte and the payload. A record is the payload of a
 /// FULL chunk, or of FIRST, MIDDLE…, LAST joined; chunks never cross a block boundary.
 ///
-/// A crashed or cut writer leaves a damaged tail: a short chunk, a bad checksum, an unfinished
-/// FIRST. The reader keeps every record before the damage and describes what was lost in `damage`.
+/// A crashed or cut writer leaves a damaged tail: a short chunk, or an unfinished FIRST. The reader
+/// keeps every record before the damage. Damage inside the file (a bad checksum, a garbled chunk
+/// header) loses the records it touches: reading goes on at the next block's first whole record, as
+/// LevelDB's log reader does. `damage` describes every stretch that was not read.
 struct WandbLogReader {
     static let blockSize = 32768
     static let headerSize = 7
     private static let chunkHeaderSize = 7
 
-    /// What ended the readable part of the file early, if anything.
+    /// A stretch of the file that could not be read.
     struct Damage: Sendable, Equatable, CustomStringConvertible {
-        /// The file offset where reading stopped.
+        /// The file offset of the first byte not imported (the start of the record it broke).
         var offset: Int
         var reason: String
-        /// Bytes from `offset` to the end of the file that were not read.
+        /// Bytes from `offset` that were not imported.
         var bytesLost: Int
+        /// Where reading went on; nil when the damage runs to the end of the file.
+        var resumedAt: Int?
 
-        var description: String { "at offset \(offset): \(reason); the last \(bytesLost) bytes were not imported" }
+        var description: String {
+            guard let resumedAt else { return "at offset \(offset): \(reason); the last \(bytesLost) bytes were not imported" }
+            return "at offset \(offset): \(reason); the \(bytesLost) bytes up to offset \(resumedAt) were not imported, reading went on there"
+        }
     }
 
     private let bytes: [UInt8]
     let path: String
-    /// The producer of a file that could not be read at all is unknown; a bad header throws.
-    private(set) var damage: Damage?
+    /// What could not be read, in file order; empty for a clean log.
+    private(set) var damage: [Damage] = []
 
     /// Opens the bytes of a log; throws when they do not start with a W&B log header.
     init(bytes: [UInt8], path: String) throws {
@@ -49,13 +56,29 @@ struct WandbLogReader {
 
     /// Calls `body` with each whole record's starting offset and payload, in file order.
     mutating func forEachRecord(_ body: (_ offset: Int, _ payload: ArraySlice<UInt8>) throws -> Void) rethrows {
+        let size = bytes.count
+        var found: [Damage] = []
+        defer { damage = found }
         var position = Self.headerSize
         var pending: [UInt8]? = nil
         var pendingOffset = 0
-        let size = bytes.count
-        func stop(_ at: Int, _ reason: String) {
-            damage = Damage(offset: at, reason: reason, bytesLost: size - at)
+        // While skipping after damage: where the lost bytes begin, and why.
+        var lostFrom: Int? = nil
+        var lostReason = ""
+        func lose(_ offset: Int, _ reason: String) {
+            if lostFrom == nil {
+                lostFrom = pending == nil ? offset : pendingOffset
+                lostReason = reason
+            }
+            pending = nil
         }
+        func recover(at offset: Int) {
+            guard let from = lostFrom else { return }
+            found.append(Damage(offset: from, reason: lostReason, bytesLost: offset - from, resumedAt: offset))
+            lostFrom = nil
+        }
+        func nextBlock(after offset: Int) -> Int { (offset / Self.blockSize + 1) * Self.blockSize }
+
         while position < size {
             let leftInBlock = Self.blockSize - position % Self.blockSize
             if leftInBlock < Self.chunkHeaderSize {
@@ -63,8 +86,8 @@ struct WandbLogReader {
                 continue
             }
             if position + Self.chunkHeaderSize > size {
-                stop(pending == nil ? position : pendingOffset, "the file ends inside a chunk header")
-                return
+                lose(position, "the file ends inside a chunk header")
+                break
             }
             let crc = UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16
                 | UInt32(bytes[position + 3]) << 24
@@ -78,36 +101,39 @@ struct WandbLogReader {
             let start = position + Self.chunkHeaderSize
             let end = start + length
             if length > leftInBlock - Self.chunkHeaderSize {
-                stop(pending == nil ? position : pendingOffset, "a chunk of \(length) bytes at offset \(position) overruns its 32 KiB block")
-                return
+                lose(position, "a chunk of \(length) bytes at offset \(position) overruns its 32 KiB block")
+                position = nextBlock(after: position)
+                continue
             }
             if end > size {
-                stop(pending == nil ? position : pendingOffset, "the file ends inside a chunk (\(length) bytes announced at offset \(position), \(size - start) present)")
-                return
+                lose(position, "the file ends inside a chunk (\(length) bytes announced at offset \(position), \(size - start) present)")
+                break
             }
             let actual = bytes.withUnsafeBufferPointer { CRC32.checksum(prefix: type, UnsafeBufferPointer(rebasing: $0[start..<end])) }
             if actual != crc {
-                stop(pending == nil ? position : pendingOffset, "checksum mismatch in the chunk at offset \(position)")
-                return
+                lose(position, "checksum mismatch in the chunk at offset \(position)")
+                position = nextBlock(after: position)
+                continue
             }
             switch type {
-            case 1:
+            case 1, 2:
+                recover(at: position)
                 if pending != nil {
-                    stop(pendingOffset, "a record begun at offset \(pendingOffset) is not finished before the next one")
-                    return
+                    lose(pendingOffset, "a record begun at offset \(pendingOffset) is not finished before the next one")
+                    recover(at: position)
                 }
-                try body(position, Array(bytes[start..<end])[...])
-            case 2:
-                if pending != nil {
-                    stop(pendingOffset, "a record begun at offset \(pendingOffset) is not finished before the next one")
-                    return
+                if type == 1 {
+                    try body(position, Array(bytes[start..<end])[...])
+                } else {
+                    pending = Array(bytes[start..<end])
+                    pendingOffset = position
                 }
-                pending = Array(bytes[start..<end])
-                pendingOffset = position
             case 3, 4:
+                // The rest of a record lost to damage: skipped with it.
+                if lostFrom != nil { break }
                 guard var record = pending else {
-                    stop(position, "a continuation chunk at offset \(position) has no first chunk")
-                    return
+                    lose(position, "a continuation chunk at offset \(position) has no first chunk")
+                    break
                 }
                 pending = nil
                 record.append(contentsOf: bytes[start..<end])
@@ -117,13 +143,17 @@ struct WandbLogReader {
                     pending = record
                 }
             default:
-                stop(pending == nil ? position : pendingOffset, "unknown chunk type \(type) at offset \(position)")
-                return
+                lose(position, "unknown chunk type \(type) at offset \(position)")
+                position = nextBlock(after: position)
+                continue
             }
             position = end
         }
         if pending != nil {
-            stop(pendingOffset, "the file ends inside a record that spans several chunks (begun at offset \(pendingOffset))")
+            lose(pendingOffset, "the file ends inside a record that spans several chunks (begun at offset \(pendingOffset))")
+        }
+        if let from = lostFrom {
+            found.append(Damage(offset: from, reason: lostReason, bytesLost: size - from, resumedAt: nil))
         }
     }
 }

@@ -57,7 +57,7 @@ enum WandbRunReader {
         if let firstFailure {
             assembler.note(failures == 1 ? "\(firstFailure); skipped" : "\(firstFailure); \(failures) records skipped in all")
         }
-        if let damage = reader.damage {
+        for damage in reader.damage {
             assembler.note("\(path): damaged \(damage)")
         }
     }

@@ -79,6 +79,31 @@ import Testing
         #expect(try store.readMetadata(location(reference.runID)).state == .crashed)
     }
 
+    @Test func readingGoesOnAtTheNextBlockAfterACorruptChunk() throws {
+        let reference = try #require(Fixtures.references.first { $0.folder.hasSuffix("2ag7iusd") })
+        var bytes = try #require(FileManager.default.contents(atPath: reference.logPath)).map { $0 }
+        let rows = try #require(try reference.load()["history"]?.arrayValue).compactMap(\.objectValue)
+        let damaged = Int(try #require(rows[10]["__offset"]?.integerValue))
+        bytes[damaged + 20] ^= 0xFF
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try RunStore.create(at: "\(directory.path)/store")
+        let imported = try importWandb([try writeRunFolder(reference, log: bytes, in: directory)], into: store)
+        #expect(imported.report.runsCreated == 1)
+        // Lost: the records from the damaged one to the first record that starts in the next block.
+        let kept = rows.filter { row in
+            let offset = Int(row["__offset"]?.integerValue ?? 0)
+            return offset < damaged || offset >= WandbLogReader.blockSize
+        }
+        #expect(kept.count == 240)
+        let stored = try store.readHistory(location(reference.runID)).steps
+        #expect(stored.map(\.referenceForm) == kept.map { $0.without("__step_field", "__offset").referenceForm })
+        #expect(imported.warnings.count == 2)
+        #expect(imported.warnings.first?.contains("damaged at offset \(damaged): checksum mismatch in the chunk at offset \(damaged)") == true)
+        #expect(imported.warnings.first?.contains("reading went on there") == true)
+        #expect(imported.warnings.last?.contains("the last 7 bytes were not imported") == true)
+    }
+
     @Test func importingTwiceChangesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
