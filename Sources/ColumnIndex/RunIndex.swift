@@ -1,28 +1,32 @@
 import Foundation
 import RunStore
 
-/// The columnar index of a store: the `runs` and `history` tables, typed and in memory.
+/// The columnar index of a store: the `runs`, `history` and artifact tables, typed and in memory.
 ///
 /// ```
 /// store ──RunIndex.build──▶ RunsTable (one row per run)  ─┐
 ///                           HistoryTable (one row per step, ├──▶ the query engine's scans
-///                           each run's rows contiguous)   ─┘
+///                           each run's rows contiguous)   │
+///                           ArtifactTables (versions,     │
+///                           files, lineage edges)        ─┘
 /// ```
 /// Built-in columns are typed columns; config and summary keys are extracted on demand by path
 /// (`configColumn(["model", "arch"])`); history metrics are one column per key.
 public final class RunIndex: Sendable {
     public let runs: RunsTable
     public let history: HistoryTable
+    public let artifacts: ArtifactTables
     /// Lines that could not be read (torn or malformed history lines, unreadable runs), as `path:line: reason`.
     public let warnings: [String]
 
-    public init(runs: RunsTable, history: HistoryTable, warnings: [String]) {
+    public init(runs: RunsTable, history: HistoryTable, artifacts: ArtifactTables? = nil, warnings: [String]) {
         self.runs = runs
         self.history = history
+        self.artifacts = artifacts ?? ArtifactTables(versions: [], uses: [], runs: runs)
         self.warnings = warnings
     }
 
-    /// Reads every run of the store.
+    /// Reads every run, artifact version and lineage record of the store.
     public static func build(from store: RunStore) -> RunIndex {
         var warnings: [String] = []
         var metadata: [RunMetadata] = []
@@ -48,11 +52,13 @@ public final class RunIndex: Sendable {
             }
         }
         let runs = RunsTable(metadata: metadata, configs: configs, summaries: summaries)
-        return RunIndex(runs: runs, history: history.finish(runIDs: runs.ids), warnings: warnings)
+        let artifacts = ArtifactTables.build(from: store, runs: runs, warnings: &warnings)
+        return RunIndex(runs: runs, history: history.finish(runIDs: runs.ids), artifacts: artifacts, warnings: warnings)
     }
 }
 
-/// Keys of a nested section (config, summary or history) with how many runs hold each and as which types.
+/// Keys of a nested section (config, summary, history, or artifact metadata) with how many runs
+/// (for metadata: versions) hold each and as which types.
 public struct KeyCatalog: Sendable {
     public struct Entry: Sendable {
         /// The path of nested keys (`["model", "arch"]`); history keys are a single element.

@@ -103,6 +103,16 @@ struct BoundOrder {
 enum ScanSource {
     case runs
     case history
+    case table(IndexTable)
+
+    /// The table's name, for EXPLAIN.
+    var name: String {
+        switch self {
+        case .runs: return "runs"
+        case .history: return "history"
+        case .table(let table): return table.name
+        }
+    }
 }
 
 /// One column a scan produces.
@@ -114,6 +124,8 @@ enum ScanField: Equatable {
     case metric(String)
     /// A column of the run a history row belongs to (`run.name`).
     indirect case run(ScanField)
+    /// A key path inside a column of JSON objects of an index table (`metadata.data.rows`).
+    case nested(String, [String])
 }
 
 /// The operators of a query, as a tree.

@@ -1,6 +1,7 @@
 /// `versions/vN.json`: one immutable version manifest (docs/STORE.md, "Artifacts").
 extension ArtifactVersion {
-    var json: JSONObject {
+    /// The manifest object, keys in a fixed order.
+    public var json: JSONObject {
         [
             "entity": .string(name.entity), "project": .string(name.project), "name": .string(name.name),
             "version": .int(Int64(version)), "type": .string(type),

@@ -16,6 +16,13 @@ extension RunStore {
         try Self.validateArtifactName(draft.name)
         if draft.type.isEmpty { throw StoreError("an artifact needs a type (e.g. dataset, model)") }
         for alias in draft.aliases { try Self.validateAlias(alias) }
+        // Blobs are stored, then the manifest that references them; `collectGarbage` takes this lock
+        // exclusively, so it never deletes a blob between the two.
+        try FileIO.makeDirectories(layout.blobs)
+        return try FileLock(path: "\(layout.blobs)/.lock").withLock(shared: true) { _ in try logVersion(draft) }
+    }
+
+    private func logVersion(_ draft: ArtifactDraft) throws -> (version: ArtifactVersion, created: Bool) {
         var files: [ArtifactFile] = []
         var seen: Set<String> = []
         let blobs = BlobStore(layout: layout, sync: syncEachWrite)
@@ -55,7 +62,7 @@ extension RunStore {
                     try FileIO.writeAtomically(Array(JSONWriter.pretty(.object(object)).utf8), to: "\(collection)/collection.json", sync: syncEachWrite)
                 }
                 result = ArtifactVersion(
-                    name: draft.name, version: (existing.last?.version ?? -1) + 1, type: draft.type, digest: digest,
+                    name: draft.name, version: try nextVersionNumber(draft.name), type: draft.type, digest: digest,
                     size: files.reduce(0) { $0 + $1.size }, files: files, metadata: draft.metadata,
                     description: draft.description, createdAt: draft.createdAt ?? Timestamp.now(),
                     createdBy: draft.createdBy, host: draft.host, gitCommit: draft.gitCommit,
@@ -74,18 +81,19 @@ extension RunStore {
         }
     }
 
-    /// Lineage: `run` consumed that exact version. Recording the same use again changes nothing.
-    public func useArtifact(_ name: ArtifactName, version: Int, by run: RunLocation) throws {
+    /// Lineage: `run` consumed that exact version (`at` seconds since the epoch, nil: now).
+    /// Recording the same use again changes nothing.
+    public func useArtifact(_ name: ArtifactName, version: Int, by run: RunLocation, at time: Double? = nil) throws {
         guard FileIO.exists(layout.artifactVersion(name, version)) else { throw StoreError("no artifact \(name):v\(version) in the store") }
-        try recordUse(["artifact": .string(name.description), "version": .int(Int64(version))], by: run)
+        try recordUse(["artifact": .string(name.description), "version": .int(Int64(version))], by: run, at: time)
     }
 
     /// Lineage to something runql cannot resolve, kept verbatim (e.g. `entity/project/name:v3`).
-    public func recordUnresolvedArtifactUse(_ reference: String, by run: RunLocation) throws {
-        try recordUse(["reference": .string(reference)], by: run)
+    public func recordUnresolvedArtifactUse(_ reference: String, by run: RunLocation, at time: Double? = nil) throws {
+        try recordUse(["reference": .string(reference)], by: run, at: time)
     }
 
-    private func recordUse(_ target: JSONObject, by run: RunLocation) throws {
+    private func recordUse(_ target: JSONObject, by run: RunLocation, at time: Double?) throws {
         guard exists(run) else { throw StoreError("no run \(run) in the store at \(root)") }
         let path = layout.lineage(run.entity, run.project)
         try FileLock(path: "\(layout.project(run.entity, run.project))/.lineage.lock").withLock { _ in
@@ -98,7 +106,7 @@ extension RunStore {
             }
             var line: JSONObject = ["run": .string(run.id)]
             for (key, value) in target { line[key] = value }
-            line["used_at"] = .string(Timestamp.format(Timestamp.now()))
+            line["used_at"] = .string(Timestamp.format(time ?? Timestamp.now()))
             let bytes = Array((JSONWriter.compact(.object(line)) + "\n").utf8)
             let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
             if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
@@ -134,8 +142,9 @@ extension RunStore {
         }
     }
 
-    /// Deletes a version's manifest (its blobs stay until `collectGarbage` finds them unreferenced),
-    /// unless a custom alias is on it.
+    /// Deletes a version, unless a custom alias is on it: its manifest becomes `vN.deleted` (kept for
+    /// the record, and so the number is never given out again); its blobs stay until
+    /// `collectGarbage` finds them unreferenced.
     func deleteVersion(_ version: ArtifactVersion) throws {
         let collection = layout.artifactCollection(version.name)
         try FileLock(path: "\(collection)/.lock").withLock { _ in
@@ -143,7 +152,8 @@ extension RunStore {
             if let alias = aliases.first(where: { $0.value == version.version })?.key {
                 throw StoreError("\(version.reference) carries the alias \(alias); move it first")
             }
-            if unlink(layout.artifactVersion(version.name, version.version)) != 0, errno != ENOENT {
+            let manifest = layout.artifactVersion(version.name, version.version)
+            if rename(manifest, String(manifest.dropLast(".json".count)) + ".deleted") != 0, errno != ENOENT {
                 throw StoreError("cannot delete \(version.reference): \(FileIO.errorText())")
             }
             if syncEachWrite { FileIO.syncDirectory("\(collection)/versions") }
@@ -268,6 +278,16 @@ extension RunStore {
             versions.append(try ArtifactVersion(json: object, source: path))
         }
         return versions.sorted { $0.version < $1.version }
+    }
+
+    /// One more than every number used so far, deleted versions included.
+    private func nextVersionNumber(_ name: ArtifactName) throws -> Int {
+        var highest = -1
+        for file in FileIO.list("\(layout.artifactCollection(name))/versions") where file.hasPrefix("v") {
+            let stem = file.hasSuffix(".json") ? file.dropFirst().dropLast(5) : file.hasSuffix(".deleted") ? file.dropFirst().dropLast(8) : ""
+            if let number = Int(stem) { highest = max(highest, number) }
+        }
+        return highest + 1
     }
 
     private func readAliases(_ name: ArtifactName) throws -> [String: Int] {
