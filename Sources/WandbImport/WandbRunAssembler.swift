@@ -73,7 +73,10 @@ struct WandbRunAssembler {
         if let summary { for (key, value) in summary { run.summary[key] = value } }
     }
 
-    mutating func setLegacyMetadata(user: String?, program: String?, args: [String]?, host: String?) {
+    /// Fills what `files/wandb-metadata.json` (0.16 and online runs) adds to the log: the user, the
+    /// command, and for folders without a log, host and start time.
+    mutating func setLegacyMetadata(user: String?, program: String?, args: [String]?, host: String?, startedAt: Double?) {
+        if run.startTime == nil, let startedAt { run.startTime = startedAt }
         if run.user == nil, let user, !user.isEmpty { run.user = user }
         if run.environment.program.isEmpty, let program { run.environment.program = program }
         if run.environment.args.isEmpty, let args { run.environment.args = args }

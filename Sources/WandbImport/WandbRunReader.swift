@@ -12,15 +12,17 @@ enum WandbRunReader {
             } else {
                 let config = try WandbFilesFallback.config(folder: folder.path)
                 let summary = try WandbFilesFallback.summary(folder: folder.path)
-                if config == nil && summary == nil {
-                    assembler.note("\(folder.path): no run-\(folder.runID).wandb, config.yaml or wandb-summary.json: nothing to read")
-                }
+                assembler.note(
+                    config == nil && summary == nil
+                        ? "\(folder.path): no run-\(folder.runID).wandb, files/config.yaml or files/wandb-summary.json: nothing to read"
+                        : "\(folder.path): no run-\(folder.runID).wandb: config and summary read from files/; history and exit state unknown")
                 assembler.setFallback(config: config, summary: summary)
             }
             if let metadata = try WandbFilesFallback.legacyMetadata(folder: folder.path) {
                 assembler.setLegacyMetadata(
                     user: metadata["username"]?.stringValue, program: metadata["program"]?.stringValue,
-                    args: metadata["args"].flatMap(Self.strings), host: metadata["host"]?.stringValue)
+                    args: metadata["args"].flatMap(Self.strings), host: metadata["host"]?.stringValue,
+                    startedAt: metadata["startedAt"]?.stringValue.flatMap(Timestamp.parse))
             }
         }
         var run = assembler.run

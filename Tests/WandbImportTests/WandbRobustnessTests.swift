@@ -186,6 +186,7 @@ import Testing
 
         let imported = try importWandb(["\(directory.path)/wandb"], into: store, project: "anchors-demo")
         #expect(imported.report.runsCreated == 1)
+        #expect(imported.warnings == ["\(LocalFiles.absolute(folder)): no run-1dm3btdi.wandb: config and summary read from files/; history and exit state unknown"])
         let reference = try #require(Fixtures.references.first { $0.folder.hasSuffix("1dm3btdi") }).load()
         let config = try store.readObject(location("1dm3btdi"), .config)
         #expect(config.referenceForm == (reference["config"]?.objectValue ?? [:]).without("_wandb").referenceForm)
