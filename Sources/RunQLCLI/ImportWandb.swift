@@ -9,8 +9,9 @@ struct ImportWandb: ParsableCommand {
         discussion: """
             Reads each run's transaction log (run-ID.wandb), written by wandb-core (0.18+) or by the \
             older Python client (≤0.17): config, summary, every history step, state (no exit record: \
-            crashed), console output. A folder without a log falls back to files/config.yaml and \
-            files/wandb-summary.json. Runs keep their W&B project and id; offline runs have no entity and \
+            crashed), console output, artifacts (versions numbered in log order; files copied from the \
+            staging folder under --data-dir when they still match the manifest) and the artifacts a run \
+            used. A folder without a log falls back to files/config.yaml and files/wandb-summary.json. Runs keep their W&B project and id; offline runs have no entity and \
             go to --entity. A damaged log keeps every record before the damage, with a warning saying \
             what was lost. Importing again changes nothing; a run that grew gains only its new steps. \
             The exit status is 1 when a run was skipped.
@@ -22,7 +23,7 @@ struct ImportWandb: ParsableCommand {
     @Option(help: "The entity of runs whose log names none, as offline runs (default: $RUNQL_ENTITY, else your login name).")
     var entity: String?
 
-    @Option(help: "The project of runs whose log no longer names one (a log cut before its run record).")
+    @Option(help: "The project of runs whose log names none (a log cut before its run record, a folder without a log).")
     var project: String?
 
     @Option(name: .customLong("data-dir"), help: ArgumentHelp(
