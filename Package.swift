@@ -38,12 +38,15 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // `runql import mlflow`: MLflow file stores (mlruns/) and SQLite databases (mlflow.db).
         .target(name: "MLflowImport", dependencies: ["RunStore", "CSQLite"]),
+        // Importer of W&B run folders: the .wandb transaction log (framing, protobuf by hand) into the store.
+        .target(name: "WandbImport", dependencies: ["RunStore", .product(name: "OrderedCollections", package: "swift-collections")]),
         // The command line: argument parsing and the commands.
         .target(
             name: "RunQLCLI",
             dependencies: [
                 "RunStore",
                 "RunGenerator",
+                "WandbImport",
                 "QuerySyntax",
                 "QueryEngine",
                 "ResultFormat",
@@ -71,6 +74,7 @@ let package = Package(
             dependencies: ["MLflowImport", "CSQLite", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
             exclude: ["fixtures"]
         ),
+        .testTarget(name: "WandbImportTests", dependencies: ["WandbImport", "RunStore", "TestSupport"], exclude: ["fixtures"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],

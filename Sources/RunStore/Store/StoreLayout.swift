@@ -6,6 +6,7 @@
 ///   entities/ENTITY/PROJECT/runs/ID/         one folder per run
 ///     run.json  config.json  summary.json    small files, replaced atomically
 ///     history.jsonl                          append-only, one JSON object per step
+///     output.log                             console output (optional), replaced atomically
 ///   entities/ENTITY/PROJECT/artifacts/NAME/  an artifact collection
 ///     collection.json  aliases.json          its type and description; alias → version
 ///     versions/vN.json                       immutable version manifests
@@ -102,6 +103,8 @@ public enum RunFile: String, Sendable, CaseIterable {
     case config = "config.json"
     case summary = "summary.json"
     case history = "history.jsonl"
+    /// The run's console output (stdout and stderr as the source recorded them), plain text.
+    case output = "output.log"
     /// The advisory lock writers of the run's small files take (hidden; never read).
     case lock = ".lock"
 }
