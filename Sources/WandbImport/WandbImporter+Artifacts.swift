@@ -24,7 +24,7 @@ extension WandbImporter {
             }
             var aliases: [String] = []
             for alias in record.aliases where alias != "latest" && !aliases.contains(alias) {
-                if Self.isStoreAlias(alias) {
+                if (try? RunStore.validateAlias(alias)) != nil {
                     aliases.append(alias)
                 } else {
                     warn("artifact \(name): the alias \"\(alias)\" is not kept: runql aliases are letters, digits, '_', '.' or '-', and not vN")
@@ -86,15 +86,6 @@ extension WandbImporter {
             }
         }
         pendingUses = []
-    }
-
-    /// The aliases the store accepts (its rule): words of `[A-Za-z0-9_.-]` that do not read as `vN`.
-    private static func isStoreAlias(_ alias: String) -> Bool {
-        let allowed = alias.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
-        }
-        let looksLikeVersion = alias.first == "v" && alias.count > 1 && alias.dropFirst().allSatisfy(\.isNumber)
-        return !alias.isEmpty && allowed && !looksLikeVersion
     }
 
     /// `name:selector` → (name, selector).

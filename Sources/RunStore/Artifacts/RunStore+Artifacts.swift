@@ -333,7 +333,7 @@ extension RunStore {
     }
 
     /// Aliases are words (`[A-Za-z0-9_.-]`), not `latest` (automatic) and not `vN` (a version).
-    static func validateAlias(_ alias: String) throws {
+    public static func validateAlias(_ alias: String) throws {
         if alias == "latest" { throw StoreError("\"latest\" is always the newest version; it cannot be moved") }
         let allowed = alias.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }
         if alias.isEmpty || !allowed { throw StoreError("the alias \"\(alias)\" must be letters, digits, '_', '.' or '-'") }
