@@ -175,6 +175,11 @@ public struct Bitmap: Sendable, Equatable {
         }
     }
 
+    /// The bits as 64-bit words, row `i` at bit `i % 64` of word `i / 64`; bits past `count` are unspecified.
+    public func withUnsafeWords<Result>(_ body: (UnsafeBufferPointer<UInt64>) throws -> Result) rethrows -> Result {
+        try words.withUnsafeBufferPointer(body)
+    }
+
     public mutating func append(_ value: Bool) {
         if count % 64 == 0 { words.append(0) }
         count += 1

@@ -12,6 +12,12 @@ struct Evaluator {
 
     func evaluate(_ expression: BoundExpr, _ relation: Relation, rows: [Int]? = nil) throws -> Column {
         let count = rows?.count ?? relation.count
+        // An expression that reads no column (`(SELECT max(x) FROM t) - INTERVAL 30 DAY`) has one
+        // value for every row: compute it once.
+        if count > 1, expression.isCompound, expression.isRowIndependent {
+            let once = try evaluate(expression, relation, rows: [rows?.first ?? 0])
+            return Column.constant(once.value(at: 0), count: count)
+        }
         switch expression {
         case .column(let slot):
             let column = relation.columns[slot.index]

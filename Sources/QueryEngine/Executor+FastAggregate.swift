@@ -19,6 +19,9 @@ extension Executor {
             default: return nil
             }
         }
+        if groupColumns.isEmpty, let totals = Self.wholeTotals(aggregates, argumentColumns, rowCount: rowCount) {
+            return Relation(columns: totals.map { Column.from([$0]) }, names: names, count: 1)
+        }
         // Group ids, in first-appearance order (as the row path numbers groups).
         var groupOfRow = [Int32](repeating: 0, count: rowCount)
         var firstRows: [Int] = []
@@ -68,6 +71,88 @@ extension Executor {
             outputs.append(Self.accumulate(aggregate.function.name, columns, groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount))
         }
         return Relation(columns: outputs, names: names, count: groupCount)
+    }
+
+    /// count, sum and avg without GROUP BY: one tight pass per aggregate, no group ids; nil when
+    /// another aggregate is asked for.
+    private static func wholeTotals(_ aggregates: [BoundAggregate], _ argumentColumns: [[Column]], rowCount: Int) -> [Value]? {
+        var totals: [Value] = []
+        for (aggregate, columns) in zip(aggregates, argumentColumns) {
+            switch aggregate.function.name {
+            case "count":
+                guard let column = columns.first else {
+                    totals.append(.int(Int64(rowCount)))
+                    continue
+                }
+                var valid = 0
+                forEachValidRow(column, rowCount: rowCount) { _ in valid += 1 }
+                totals.append(.int(Int64(valid)))
+            case "sum", "avg":
+                let column = columns[0]
+                var count = 0
+                var doubleSum = 0.0
+                var integerSum: Int64 = 0
+                var overflowed = false
+                var isInteger = false
+                switch column.storage {
+                case .double(let values):
+                    values.withUnsafeBufferPointer { values in
+                        forEachValidRow(column, rowCount: rowCount) { rowIndex in
+                            doubleSum += values[rowIndex]
+                            count += 1
+                        }
+                    }
+                case .int(let values):
+                    isInteger = true
+                    values.withUnsafeBufferPointer { values in
+                        forEachValidRow(column, rowCount: rowCount) { rowIndex in
+                            let (sum, overflow) = integerSum.addingReportingOverflow(values[rowIndex])
+                            overflowed = overflowed || overflow
+                            integerSum = sum
+                            doubleSum += Double(values[rowIndex])
+                            count += 1
+                        }
+                    }
+                default: return nil
+                }
+                if count == 0 {
+                    totals.append(.null)
+                } else if aggregate.function.name == "avg" {
+                    totals.append(.double(doubleSum / Double(count)))
+                } else {
+                    totals.append(isInteger && !overflowed ? .int(integerSum) : .double(doubleSum))
+                }
+            default:
+                return nil
+            }
+        }
+        return totals
+    }
+
+    /// Calls `body` with each valid row in order, a word of the validity bitmap at a time.
+    @inline(__always)
+    private static func forEachValidRow(_ column: Column, rowCount: Int, _ body: (Int) -> Void) {
+        guard let validity = column.validity else {
+            for rowIndex in 0..<rowCount { body(rowIndex) }
+            return
+        }
+        validity.withUnsafeWords { words in
+            for wordIndex in 0..<words.count {
+                let base = wordIndex << 6
+                let end = min(base + 64, rowCount)
+                if end - base == 64, words[wordIndex] == ~0 {
+                    for rowIndex in base..<end { body(rowIndex) }
+                    continue
+                }
+                var bits = words[wordIndex]
+                while bits != 0 {
+                    let rowIndex = base + bits.trailingZeroBitCount
+                    if rowIndex >= end { break }
+                    body(rowIndex)
+                    bits &= bits &- 1
+                }
+            }
+        }
     }
 
     private static func accumulate(_ function: String, _ columns: [Column], groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
