@@ -40,6 +40,7 @@ public struct Column: Sendable {
     }
 
     @inline(__always)
+    @inlinable
     public func isValid(_ rowIndex: Int) -> Bool {
         validity?[rowIndex] ?? true
     }
@@ -156,7 +157,7 @@ public final class StringDictionary: Sendable {
 
 /// One bit per row.
 public struct Bitmap: Sendable, Equatable {
-    private var words: ContiguousArray<UInt64>
+    @usableFromInline var words: ContiguousArray<UInt64>
     public private(set) var count: Int
 
     public init(count: Int, value: Bool) {
@@ -165,7 +166,7 @@ public struct Bitmap: Sendable, Equatable {
     }
 
     public subscript(index: Int) -> Bool {
-        @inline(__always) get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
+        @inlinable get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
         set {
             if newValue {
                 words[index >> 6] |= 1 << UInt64(index & 63)

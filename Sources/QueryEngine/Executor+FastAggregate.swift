@@ -38,6 +38,31 @@ extension Executor {
                     }
                     groupOfRow[rowIndex] = groupOfCode[code]
                 }
+            case .int(let values) where Self.denseRange(values, key: key, rowCount: rowCount) != nil:
+                // Keys in a small range (steps, buckets, epochs): a group id per value, no hashing.
+                let (low, high) = Self.denseRange(values, key: key, rowCount: rowCount)!
+                var groupOfOffset = [Int32](repeating: -1, count: Int(high - low) + 1)
+                var nullGroup: Int32 = -1
+                values.withUnsafeBufferPointer { values in
+                    for rowIndex in 0..<rowCount {
+                        let group: Int32
+                        if !key.isValid(rowIndex) {
+                            if nullGroup < 0 {
+                                nullGroup = Int32(firstRows.count)
+                                firstRows.append(rowIndex)
+                            }
+                            group = nullGroup
+                        } else {
+                            let offset = Int(values[rowIndex] - low)
+                            if groupOfOffset[offset] < 0 {
+                                groupOfOffset[offset] = Int32(firstRows.count)
+                                firstRows.append(rowIndex)
+                            }
+                            group = groupOfOffset[offset]
+                        }
+                        groupOfRow[rowIndex] = group
+                    }
+                }
             case .int(let values):
                 var groupOfValue: [Int64: Int32] = [:]
                 var nullGroup: Int32 = -1
@@ -71,6 +96,22 @@ extension Executor {
             outputs.append(Self.accumulate(aggregate.function.name, columns, groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount))
         }
         return Relation(columns: outputs, names: names, count: groupCount)
+    }
+
+    /// The smallest and largest valid key when they are at most a million apart (and the column
+    /// has rows), else nil.
+    private static func denseRange(_ values: ContiguousArray<Int64>, key: Column, rowCount: Int) -> (Int64, Int64)? {
+        var low = Int64.max
+        var high = Int64.min
+        values.withUnsafeBufferPointer { values in
+            for rowIndex in 0..<rowCount where key.isValid(rowIndex) {
+                low = min(low, values[rowIndex])
+                high = max(high, values[rowIndex])
+            }
+        }
+        guard low <= high else { return nil }
+        let (span, overflow) = high.subtractingReportingOverflow(low)
+        return !overflow && span < 1 << 20 ? (low, high) : nil
     }
 
     /// count, sum and avg without GROUP BY: one tight pass per aggregate, no group ids; nil when

@@ -142,7 +142,15 @@ final class Executor {
             for runRow in passing { passes[runRow] = true }
             var selected: [Int] = []
             history.runRows.withUnsafeBufferPointer { runRows in
-                for rowIndex in 0..<runRows.count where passes[Int(runRows[rowIndex])] { selected.append(rowIndex) }
+                // A run's rows are contiguous: look up each run once, then take or skip its rows.
+                var start = 0
+                while start < runRows.count {
+                    let run = runRows[start]
+                    var end = start + 1
+                    while end < runRows.count, runRows[end] == run { end += 1 }
+                    if passes[Int(run)] { selected.append(contentsOf: start..<end) }
+                    start = end
+                }
             }
             rows = selected
         }
