@@ -201,7 +201,7 @@ extension Executor {
         case "count":
             var counts = [Int64](repeating: 0, count: groupCount)
             if let column = columns.first, column.validity != nil {
-                for rowIndex in 0..<rowCount where column.isValid(rowIndex) { counts[Int(groupOfRow[rowIndex])] += 1 }
+                forEachValidRow(column, rowCount: rowCount) { counts[Int(groupOfRow[$0])] += 1 }
             } else {
                 for rowIndex in 0..<rowCount { counts[Int(groupOfRow[rowIndex])] += 1 }
             }
@@ -214,13 +214,13 @@ extension Executor {
             var counts = [Int](repeating: 0, count: groupCount)
             switch column.storage {
             case .double(let values):
-                for rowIndex in 0..<rowCount where column.isValid(rowIndex) {
+                forEachValidRow(column, rowCount: rowCount) { rowIndex in
                     let group = Int(groupOfRow[rowIndex])
                     doubleSums[group] += values[rowIndex]
                     counts[group] += 1
                 }
             case .int(let values):
-                for rowIndex in 0..<rowCount where column.isValid(rowIndex) {
+                forEachValidRow(column, rowCount: rowCount) { rowIndex in
                     let group = Int(groupOfRow[rowIndex])
                     let (sum, overflow) = integerSums[group].addingReportingOverflow(values[rowIndex])
                     if overflow { overflowed[group] = true }
@@ -251,18 +251,18 @@ extension Executor {
         var nanRow = [Int](repeating: -1, count: groupCount)
         switch keys.storage {
         case .double(let values):
-            for rowIndex in 0..<rowCount where keys.isValid(rowIndex) {
+            forEachValidRow(keys, rowCount: rowCount) { rowIndex in
                 let group = Int(groupOfRow[rowIndex])
                 let value = values[rowIndex]
                 if value.isNaN {
                     if nanRow[group] < 0 { nanRow[group] = rowIndex }
-                    continue
+                    return
                 }
                 let best = bestRow[group]
                 if best < 0 || (maximum ? value > values[best] : value < values[best]) { bestRow[group] = rowIndex }
             }
         case .int(let values):
-            for rowIndex in 0..<rowCount where keys.isValid(rowIndex) {
+            forEachValidRow(keys, rowCount: rowCount) { rowIndex in
                 let group = Int(groupOfRow[rowIndex])
                 let best = bestRow[group]
                 if best < 0 || (maximum ? values[rowIndex] > values[best] : values[rowIndex] < values[best]) { bestRow[group] = rowIndex }
