@@ -2,12 +2,11 @@ import ColumnIndex
 
 /// Aggregation over typed columns without boxing: group ids from dictionary codes or integer keys,
 /// accumulators as arrays indexed by group. Used when every aggregate is count, sum, avg, min,
-/// max, arg_max or arg_min over plain numeric columns (no DISTINCT, ORDER BY or FILTER) and there
-/// is at most one group key, a dictionary-encoded string or an integer column. The answers are
+/// max, arg_max or arg_min over plain numeric columns (no DISTINCT, ORDER BY or FILTER) and every
+/// group key is a string or an integer column. The answers are
 /// those of the row-at-a-time accumulators (AggregateFunction.swift), which handle everything else.
 extension Executor {
     func fastAggregate(_ groupColumns: [Column], _ argumentColumns: [[Column]], _ aggregates: [BoundAggregate], rowCount: Int, names: [String]) -> Relation? {
-        guard groupColumns.count <= 1 else { return nil }
         for (aggregate, columns) in zip(aggregates, argumentColumns) {
             guard !aggregate.distinct, aggregate.orderBy.isEmpty, aggregate.filter == nil else { return nil }
             switch aggregate.function.name {
@@ -22,50 +21,83 @@ extension Executor {
         if groupColumns.isEmpty, let totals = Self.wholeTotals(aggregates, argumentColumns, rowCount: rowCount) {
             return Relation(columns: totals.map { Column.from([$0]) }, names: names, count: 1)
         }
-        // Group ids, in first-appearance order (as the row path numbers groups).
+        // Group ids, in first-appearance order (as the row path numbers groups): per key, then
+        // combined key by key.
         var groupOfRow = [Int32](repeating: 0, count: rowCount)
-        var firstRows: [Int] = []
-        if let key = groupColumns.first {
-            switch key.storage {
-            case .dictionary(let codes, let dictionary):
-                var groupOfCode = [Int32](repeating: -1, count: dictionary.strings.count + 1)
-                let nullCode = dictionary.strings.count
+        var firstRows = [0]
+        if let first = groupColumns.first {
+            guard let ids = Self.groupIDs(first, rowCount: rowCount) else { return nil }
+            (groupOfRow, firstRows) = ids
+            for key in groupColumns.dropFirst() {
+                guard let next = Self.groupIDs(key, rowCount: rowCount) else { return nil }
+                var groupOfPair: [Int64: Int32] = [:]
+                firstRows = []
                 for rowIndex in 0..<rowCount {
-                    let code = key.isValid(rowIndex) ? Int(codes[rowIndex]) : nullCode
-                    if groupOfCode[code] < 0 {
-                        groupOfCode[code] = Int32(firstRows.count)
+                    let pair = Int64(groupOfRow[rowIndex]) << 32 | Int64(next.groupOfRow[rowIndex])
+                    if let group = groupOfPair[pair] {
+                        groupOfRow[rowIndex] = group
+                    } else {
+                        let group = Int32(firstRows.count)
+                        groupOfPair[pair] = group
                         firstRows.append(rowIndex)
-                    }
-                    groupOfRow[rowIndex] = groupOfCode[code]
-                }
-            case .int(let values) where Self.denseRange(values, key: key, rowCount: rowCount) != nil:
-                // Keys in a small range (steps, buckets, epochs): a group id per value, no hashing.
-                let (low, high) = Self.denseRange(values, key: key, rowCount: rowCount)!
-                var groupOfOffset = [Int32](repeating: -1, count: Int(high - low) + 1)
-                var nullGroup: Int32 = -1
-                values.withUnsafeBufferPointer { values in
-                    for rowIndex in 0..<rowCount {
-                        let group: Int32
-                        if !key.isValid(rowIndex) {
-                            if nullGroup < 0 {
-                                nullGroup = Int32(firstRows.count)
-                                firstRows.append(rowIndex)
-                            }
-                            group = nullGroup
-                        } else {
-                            let offset = Int(values[rowIndex] - low)
-                            if groupOfOffset[offset] < 0 {
-                                groupOfOffset[offset] = Int32(firstRows.count)
-                                firstRows.append(rowIndex)
-                            }
-                            group = groupOfOffset[offset]
-                        }
                         groupOfRow[rowIndex] = group
                     }
                 }
-            case .int(let values):
-                var groupOfValue: [Int64: Int32] = [:]
-                var nullGroup: Int32 = -1
+            }
+        }
+        let groupCount = firstRows.count
+        var outputs: [Column] = []
+        for key in groupColumns { outputs.append(key.gather(firstRows)) }
+        for (aggregate, columns) in zip(aggregates, argumentColumns) {
+            outputs.append(Self.accumulate(aggregate.function.name, columns, groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount))
+        }
+        return Relation(columns: outputs, names: names, count: groupCount)
+    }
+
+    /// Group ids of one key column (strings, dictionary-encoded or not, or integers), numbered in
+    /// first-appearance order, with the first row of each group; nil for other columns.
+    private static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: [Int32], firstRows: [Int])? {
+        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+        var firstRows: [Int] = []
+        switch key.storage {
+        case .dictionary(let codes, let dictionary):
+            var groupOfCode = [Int32](repeating: -1, count: dictionary.strings.count + 1)
+            let nullCode = dictionary.strings.count
+            for rowIndex in 0..<rowCount {
+                let code = key.isValid(rowIndex) ? Int(codes[rowIndex]) : nullCode
+                if groupOfCode[code] < 0 {
+                    groupOfCode[code] = Int32(firstRows.count)
+                    firstRows.append(rowIndex)
+                }
+                groupOfRow[rowIndex] = groupOfCode[code]
+            }
+        case .string(let strings):
+            // Hashed as values are: byte-wise, as the row path groups them.
+            var groupOfString: [Value: Int32] = [:]
+            var nullGroup: Int32 = -1
+            for rowIndex in 0..<rowCount {
+                let group: Int32
+                if !key.isValid(rowIndex) {
+                    if nullGroup < 0 {
+                        nullGroup = Int32(firstRows.count)
+                        firstRows.append(rowIndex)
+                    }
+                    group = nullGroup
+                } else if let known = groupOfString[.string(strings[rowIndex])] {
+                    group = known
+                } else {
+                    group = Int32(firstRows.count)
+                    groupOfString[.string(strings[rowIndex])] = group
+                    firstRows.append(rowIndex)
+                }
+                groupOfRow[rowIndex] = group
+            }
+        case .int(let values) where Self.denseRange(values, key: key, rowCount: rowCount) != nil:
+            // Keys in a small range (steps, buckets, epochs): a group id per value, no hashing.
+            let (low, high) = Self.denseRange(values, key: key, rowCount: rowCount)!
+            var groupOfOffset = [Int32](repeating: -1, count: Int(high - low) + 1)
+            var nullGroup: Int32 = -1
+            values.withUnsafeBufferPointer { values in
                 for rowIndex in 0..<rowCount {
                     let group: Int32
                     if !key.isValid(rowIndex) {
@@ -74,28 +106,41 @@ extension Executor {
                             firstRows.append(rowIndex)
                         }
                         group = nullGroup
-                    } else if let known = groupOfValue[values[rowIndex]] {
-                        group = known
                     } else {
-                        group = Int32(firstRows.count)
-                        groupOfValue[values[rowIndex]] = group
-                        firstRows.append(rowIndex)
+                        let offset = Int(values[rowIndex] - low)
+                        if groupOfOffset[offset] < 0 {
+                            groupOfOffset[offset] = Int32(firstRows.count)
+                            firstRows.append(rowIndex)
+                        }
+                        group = groupOfOffset[offset]
                     }
                     groupOfRow[rowIndex] = group
                 }
-            default:
-                return nil
             }
-        } else {
-            firstRows = [0]
+        case .int(let values):
+            var groupOfValue: [Int64: Int32] = [:]
+            var nullGroup: Int32 = -1
+            for rowIndex in 0..<rowCount {
+                let group: Int32
+                if !key.isValid(rowIndex) {
+                    if nullGroup < 0 {
+                        nullGroup = Int32(firstRows.count)
+                        firstRows.append(rowIndex)
+                    }
+                    group = nullGroup
+                } else if let known = groupOfValue[values[rowIndex]] {
+                    group = known
+                } else {
+                    group = Int32(firstRows.count)
+                    groupOfValue[values[rowIndex]] = group
+                    firstRows.append(rowIndex)
+                }
+                groupOfRow[rowIndex] = group
+            }
+        default:
+            return nil
         }
-        let groupCount = groupColumns.isEmpty ? 1 : firstRows.count
-        var outputs: [Column] = []
-        if let key = groupColumns.first { outputs.append(key.gather(firstRows)) }
-        for (aggregate, columns) in zip(aggregates, argumentColumns) {
-            outputs.append(Self.accumulate(aggregate.function.name, columns, groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount))
-        }
-        return Relation(columns: outputs, names: names, count: groupCount)
+        return (groupOfRow, firstRows)
     }
 
     /// The smallest and largest valid key when they are at most a million apart (and the column
