@@ -76,6 +76,7 @@ public struct Column: Sendable {
         case .int(let number): return Column(storage: .int(ContiguousArray(repeating: number, count: count)), type: .bigint)
         case .double(let number): return Column(storage: .double(ContiguousArray(repeating: number, count: count)), type: .double)
         case .bool(let flag): return Column(storage: .bool(ContiguousArray(repeating: flag, count: count)), type: .boolean)
+        case .timestamp(let micros): return Column(storage: .timestamp(ContiguousArray(repeating: micros, count: count)), type: .timestamp)
         default: return from(repeatElement(value, count: count))
         }
     }

@@ -11,8 +11,10 @@ extension Executor {
             guard !aggregate.distinct, aggregate.orderBy.isEmpty, aggregate.filter == nil else { return nil }
             switch aggregate.function.name {
             case "count": break
-            case "sum", "avg", "min", "max":
+            case "sum", "avg":
                 guard let column = columns.first, column.isPlainNumber else { return nil }
+            case "min", "max":
+                guard let column = columns.first, column.isPlainNumber || column.type == .timestamp else { return nil }
             case "arg_max", "arg_min":
                 guard columns.count == 2, columns[1].isPlainNumber else { return nil }
             default: return nil
@@ -306,7 +308,7 @@ extension Executor {
                 let best = bestRow[group]
                 if best < 0 || (maximum ? value > values[best] : value < values[best]) { bestRow[group] = rowIndex }
             }
-        case .int(let values):
+        case .int(let values), .timestamp(let values):
             forEachValidRow(keys, rowCount: rowCount) { rowIndex in
                 let group = Int(groupOfRow[rowIndex])
                 let best = bestRow[group]
