@@ -61,84 +61,50 @@ extension Executor {
     private static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: [Int32], firstRows: [Int])? {
         var groupOfRow = [Int32](repeating: 0, count: rowCount)
         var firstRows: [Int] = []
-        switch key.storage {
-        case .dictionary(let codes, let dictionary):
-            var groupOfCode = [Int32](repeating: -1, count: dictionary.strings.count + 1)
-            let nullCode = dictionary.strings.count
+        /// Keys that map to small integers (`slot`, below `slotCount`): a group id per slot.
+        @inline(__always) func numberBySlot(_ slotCount: Int, _ slot: (Int) -> Int) {
+            var groupOfSlot = [Int32](repeating: -1, count: slotCount)
             for rowIndex in 0..<rowCount {
-                let code = key.isValid(rowIndex) ? Int(codes[rowIndex]) : nullCode
-                if groupOfCode[code] < 0 {
-                    groupOfCode[code] = Int32(firstRows.count)
+                let slot = slot(rowIndex)
+                if groupOfSlot[slot] < 0 {
+                    groupOfSlot[slot] = Int32(firstRows.count)
                     firstRows.append(rowIndex)
                 }
-                groupOfRow[rowIndex] = groupOfCode[code]
+                groupOfRow[rowIndex] = groupOfSlot[slot]
             }
-        case .string(let strings):
-            // Hashed as values are: byte-wise, as the row path groups them.
-            var groupOfString: [Value: Int32] = [:]
-            var nullGroup: Int32 = -1
+        }
+        /// Other keys (nil for NULL): a group id per key, by hashing.
+        @inline(__always) func numberByHash<Key: Hashable>(_ keyOf: (Int) -> Key?) {
+            var groupOfKey: [Key?: Int32] = [:]
             for rowIndex in 0..<rowCount {
-                let group: Int32
-                if !key.isValid(rowIndex) {
-                    if nullGroup < 0 {
-                        nullGroup = Int32(firstRows.count)
-                        firstRows.append(rowIndex)
-                    }
-                    group = nullGroup
-                } else if let known = groupOfString[.string(strings[rowIndex])] {
-                    group = known
+                let key = keyOf(rowIndex)
+                if let known = groupOfKey[key] {
+                    groupOfRow[rowIndex] = known
                 } else {
-                    group = Int32(firstRows.count)
-                    groupOfString[.string(strings[rowIndex])] = group
+                    let group = Int32(firstRows.count)
+                    groupOfKey[key] = group
                     firstRows.append(rowIndex)
-                }
-                groupOfRow[rowIndex] = group
-            }
-        case .int(let values) where Self.denseRange(values, key: key, rowCount: rowCount) != nil:
-            // Keys in a small range (steps, buckets, epochs): a group id per value, no hashing.
-            let (low, high) = Self.denseRange(values, key: key, rowCount: rowCount)!
-            var groupOfOffset = [Int32](repeating: -1, count: Int(high - low) + 1)
-            var nullGroup: Int32 = -1
-            values.withUnsafeBufferPointer { values in
-                for rowIndex in 0..<rowCount {
-                    let group: Int32
-                    if !key.isValid(rowIndex) {
-                        if nullGroup < 0 {
-                            nullGroup = Int32(firstRows.count)
-                            firstRows.append(rowIndex)
-                        }
-                        group = nullGroup
-                    } else {
-                        let offset = Int(values[rowIndex] - low)
-                        if groupOfOffset[offset] < 0 {
-                            groupOfOffset[offset] = Int32(firstRows.count)
-                            firstRows.append(rowIndex)
-                        }
-                        group = groupOfOffset[offset]
-                    }
                     groupOfRow[rowIndex] = group
                 }
             }
+        }
+        switch key.storage {
+        case .dictionary(let codes, let dictionary):
+            let nullCode = dictionary.strings.count
+            numberBySlot(nullCode + 1) { key.isValid($0) ? Int(codes[$0]) : nullCode }
         case .int(let values):
-            var groupOfValue: [Int64: Int32] = [:]
-            var nullGroup: Int32 = -1
-            for rowIndex in 0..<rowCount {
-                let group: Int32
-                if !key.isValid(rowIndex) {
-                    if nullGroup < 0 {
-                        nullGroup = Int32(firstRows.count)
-                        firstRows.append(rowIndex)
-                    }
-                    group = nullGroup
-                } else if let known = groupOfValue[values[rowIndex]] {
-                    group = known
-                } else {
-                    group = Int32(firstRows.count)
-                    groupOfValue[values[rowIndex]] = group
-                    firstRows.append(rowIndex)
+            if let (low, high) = denseRange(values, key: key, rowCount: rowCount) {
+                // Keys in a small range (steps, buckets, epochs): no hashing.
+                let nullSlot = Int(high - low) + 1
+                values.withUnsafeBufferPointer { values in
+                    numberBySlot(nullSlot + 1) { key.isValid($0) ? Int(values[$0] - low) : nullSlot }
                 }
-                groupOfRow[rowIndex] = group
+            } else {
+                numberByHash { key.isValid($0) ? values[$0] : nil }
             }
+        case .string(let strings):
+            // Hashed as values are: byte-wise, as the row path groups them.
+            numberByHash { key.isValid($0) ? Value.string(strings[$0]) : nil }
         default:
             return nil
         }
