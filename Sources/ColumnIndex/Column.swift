@@ -84,29 +84,7 @@ public struct Column: Sendable {
     /// The rows at `indices`, in that order (a gather).
     public func gather(_ indices: some Collection<Int>) -> Column {
         if let rows = indices as? [Int] { return rows.withUnsafeBufferPointer(gather(rows:)) }
-        var newValidity: Bitmap?
-        if let validity {
-            var gathered = Bitmap(count: indices.count, value: true)
-            for (position, rowIndex) in indices.enumerated() where !validity[rowIndex] { gathered[position] = false }
-            newValidity = gathered
-        }
-        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
-            var result = ContiguousArray<Element>()
-            result.reserveCapacity(indices.count)
-            for rowIndex in indices { result.append(array[rowIndex]) }
-            return result
-        }
-        let newStorage: Storage
-        switch storage {
-        case .bool(let values): newStorage = .bool(take(values))
-        case .int(let values): newStorage = .int(take(values))
-        case .double(let values): newStorage = .double(take(values))
-        case .string(let values): newStorage = .string(take(values))
-        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
-        case .timestamp(let values): newStorage = .timestamp(take(values))
-        case .values(let values): newStorage = .values(take(values))
-        }
-        return Column(storage: newStorage, validity: newValidity, type: type)
+        return Array(indices).withUnsafeBufferPointer(gather(rows:))
     }
 
     /// `gather` over an array of rows: plain loops, no generic iteration.
