@@ -103,23 +103,31 @@ struct LogArtifact: ParsableCommand {
             draft.metadata = object
         }
         for file in files {
-            draft.files.append(ArtifactDraftFile(path: name ?? FileIO.baseName(of: Self.trimmed(file)), source: .file(file)))
+            draft.files.append(ArtifactDraftFile(path: try name ?? Self.ownName(of: file), source: .file(file)))
         }
         for directory in directories {
-            let prefix = name ?? FileIO.baseName(of: Self.trimmed(directory))
+            let prefix = try name ?? Self.ownName(of: directory)
             for (relative, path) in try SourceTree.files(under: directory) {
                 draft.files.append(ArtifactDraftFile(path: "\(prefix)/\(relative)", source: .file(path)))
             }
         }
         let (version, created) = try store.logArtifact(draft)
         Console.output(version.reference + "\n")
-        if !created { Console.info("unchanged: identical to \(version.reference), so no new version") }
+        if !created {
+            var note = "unchanged: identical to \(version.reference), so no new version"
+            if draft.ttlSeconds != version.ttlSeconds { note += " (a version's TTL is fixed when it is logged)" }
+            Console.info(note)
+        }
     }
 
-    private static func trimmed(_ path: String) -> String {
-        var path = path
-        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        return path
+    /// The name a file or directory keeps inside the artifact: its own name (of the resolved
+    /// path, so `.` is the current directory's name).
+    private static func ownName(of path: String) throws -> String {
+        let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+        guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+            throw StoreError("\(path) has no name of its own to keep in the artifact; give one with --name")
+        }
+        return name
     }
 
     private func parseJSON(_ text: String, what: String) throws -> JSONValue {

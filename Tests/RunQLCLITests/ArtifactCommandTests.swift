@@ -300,4 +300,29 @@ import Glibc
         #expect(try work.runql(["artifact", "verify"]).status == 0)
         print("killed artifact log: 8 rounds, \(completed) versions completed before a kill")
     }
+
+    @Test func sizesThatOverflowAreRefusedNotATrap() throws {
+        let work = try Workspace()
+        defer { work.directory.remove() }
+        var draft = ArtifactDraft(name: ArtifactName(entity: "acme", project: "p", name: "huge"), type: "dataset")
+        draft.files = [
+            ArtifactDraftFile(path: "a", source: .reference(digest: "md5:AAAA", size: .max)),
+            ArtifactDraftFile(path: "b", source: .reference(digest: "md5:BBBB", size: .max)),
+        ]
+        #expect(throws: StoreError.self) { try work.storeHandle().logArtifact(draft) }
+        draft.files = [ArtifactDraftFile(path: "a", source: .reference(digest: "md5:AAAA", size: -1))]
+        #expect(throws: StoreError.self) { try work.storeHandle().logArtifact(draft) }
+        #expect(try work.storeHandle().artifactVersions(draft.name).isEmpty)
+    }
+
+    @Test func theCurrentDirectoryKeepsItsName() throws {
+        let work = try Workspace()
+        defer { work.directory.remove() }
+        try work.write("x", to: "project-data/a.txt")
+        let logged = try CLI.run(["artifact", "log", "acme/p/here", "--type", "dataset", "--dir", ".", "--store", work.store], in: "\(work.root)/project-data")
+        #expect(logged.status == 0, "\(logged.stderr)")
+        #expect(try work.storeHandle().artifactVersions(ArtifactName(entity: "acme", project: "p", name: "here"))[0].files.map(\.path) == ["project-data/a.txt"])
+        let root = try CLI.run(["artifact", "log", "acme/p/root", "--type", "dataset", "--dir", "/", "--store", work.store])
+        #expect(root.status == 1 && root.stderr.contains("--name"))
+    }
 }

@@ -34,10 +34,17 @@ extension RunStore {
                 let (digest, size) = try blobs.put(fileAt: source)
                 files.append(ArtifactFile(path: path, digest: "sha256:" + digest, size: size))
             case .reference(let digest, let size):
+                guard size >= 0 else { throw StoreError("artifact file \"\(path)\" has a negative size (\(size))") }
                 files.append(ArtifactFile(path: path, digest: digest, size: size))
             }
         }
         files.sort { $0.path < $1.path }
+        var totalSize: Int64 = 0
+        for file in files {
+            let (sum, overflow) = totalSize.addingReportingOverflow(file.size)
+            if overflow { throw StoreError("the files of \(draft.name) add up to more than \(Int64.max) bytes") }
+            totalSize = sum
+        }
         let digest = try ArtifactVersion.manifestDigest(of: files)
         let collection = layout.artifactCollection(draft.name)
         try FileIO.makeDirectories("\(collection)/versions")
@@ -63,7 +70,7 @@ extension RunStore {
                 }
                 result = ArtifactVersion(
                     name: draft.name, version: try nextVersionNumber(draft.name), type: draft.type, digest: digest,
-                    size: files.reduce(0) { $0 + $1.size }, files: files, metadata: draft.metadata,
+                    size: totalSize, files: files, metadata: draft.metadata,
                     description: draft.description, createdAt: draft.createdAt ?? Timestamp.now(),
                     createdBy: draft.createdBy, host: draft.host, gitCommit: draft.gitCommit,
                     loggedBy: draft.loggedBy, ttlSeconds: draft.ttlSeconds)
