@@ -1,0 +1,219 @@
+import RunStore
+
+/// The index cache's manifest (`index/manifest.rqi`): sections
+///
+/// 0. head: run count, the ids of the runs table, the history segments (name, rows), and the
+///    directory of runs-table columns (key path → section);
+/// 1. runs: per run its location, stamp, flags, warnings, history range and history keys;
+/// 2. sources: per run the bytes of `run.json` and `config.json` and its effective summary as
+///    compact JSON (read only by a refresh, to rebuild the runs table);
+/// 3. the config and summary key catalogs;
+/// 4… the runs table's columns, one per section.
+final class Manifest: Sendable {
+    private let file: CacheFile
+    let runs: [CachedRun]
+    let segments: [SegmentReader]
+    private let ids: [String]
+    private let configKeys: KeyCatalog
+    private let summaryKeys: KeyCatalog
+    private let columnSections: [[String]: Int]
+
+    /// Opens the manifest and every segment it uses, checking all but the lazily read sections.
+    init(path: String) throws {
+        file = try CacheFile(path: path, kind: .manifest)
+        guard file.sectionCount >= 4 else { throw IndexCacheError("\(path) has too few sections") }
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        var segmentList: [(name: String, rows: Int)] = []
+        (ids, segmentList, columnSections) = try file.section(0).withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            let ids = try reader.strings()
+            let segmentCount = Int(try reader.u32())
+            var segments: [(name: String, rows: Int)] = []
+            for _ in 0..<segmentCount { segments.append((try reader.string(), try reader.int())) }
+            let columnCount = Int(try reader.u32())
+            var sections: [[String]: Int] = [:]
+            for _ in 0..<columnCount { sections[try reader.strings()] = Int(try reader.u32()) }
+            return (ids, segments, sections)
+        }
+        segments = try segmentList.map { entry in
+            let segment = try SegmentReader(directory: directory, name: entry.name)
+            guard segment.rows == entry.rows else { throw IndexCacheError("\(entry.name) does not hold the rows the manifest expects") }
+            return segment
+        }
+        runs = try file.section(1).withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            let count = try reader.int()
+            return try (0..<count).map { _ in try Self.decodeRun(&reader) }
+        }
+        (configKeys, summaryKeys) = try file.section(3).withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            return (try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader))
+        }
+        let kept = runs.filter { !$0.skipped }
+        guard kept.count == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
+        for run in kept where run.rows > 0 {
+            guard run.segment < segments.count, run.start + run.rows <= segments[run.segment].rows else {
+                throw IndexCacheError("\(path): a run's history is outside its segments")
+            }
+        }
+    }
+
+    /// Whether the store's runs are exactly those recorded, with unchanged files.
+    func matches(_ locations: [RunLocation], _ stamps: [RunStamp]) -> Bool {
+        guard locations.count == runs.count else { return false }
+        for (position, run) in runs.enumerated() {
+            guard run.location == locations[position], run.stamp == stamps[position], !run.racy else { return false }
+        }
+        return true
+    }
+
+    /// The index this manifest describes, every column read on first use.
+    func index() -> RunIndex {
+        let damage = CacheDamage()
+        let count = ids.count
+        let table = RunsTable(count: count, ids: ids, configKeys: configKeys, summaryKeys: summaryKeys) { [file, columnSections] key in
+            guard let section = columnSections[key] else { return Column.from(repeatElement(Value.null, count: count)) }
+            do {
+                let column = try file.section(section).withUnsafeBytes { bytes in
+                    var reader = ByteReader(bytes)
+                    return try ColumnCodec.decode(&reader)
+                }
+                guard column.count == count else { throw IndexCacheError("a runs column has \(column.count) rows, not \(count)") }
+                return column
+            } catch {
+                damage.record(error)
+                return Column.constant(.null, count: count)
+            }
+        }
+        return IndexParts(runs: runs).index(table: table, segments: segments, damage: damage)
+    }
+
+    /// Each run's parsed files, for a refresh (nil for skipped runs).
+    struct Sources {
+        var runs: [RunSources?]
+    }
+
+    func sources() throws -> Sources {
+        try file.section(2).withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            var sources: [RunSources?] = []
+            sources.reserveCapacity(runs.count)
+            for run in runs {
+                let metadataBytes = Array(try reader.blob())
+                let configBytes = Array(try reader.blob())
+                let summaryBytes = Array(try reader.blob())
+                guard !run.skipped else {
+                    sources.append(nil)
+                    continue
+                }
+                do {
+                    let metadata = try RunMetadata(json: try IndexReading.object(metadataBytes, path: "run.json"), source: "run.json")
+                    let config = configBytes.isEmpty ? [:] : try IndexReading.object(configBytes, path: "config.json")
+                    let summary = try IndexReading.object(summaryBytes, path: "summary")
+                    sources.append(RunSources(metadataBytes: metadataBytes, configBytes: configBytes, metadata: metadata, config: config, summary: summary))
+                } catch {
+                    throw IndexCacheError("a run's recorded files do not parse: \(error)")
+                }
+            }
+            return Sources(runs: sources)
+        }
+    }
+
+    static func write(runs: [CachedRun], table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
+        let keys = table.cachedColumnKeys
+        var head = ByteWriter()
+        head.strings(table.ids)
+        head.u32(UInt32(segments.count))
+        for segment in segments {
+            head.string(segment.name)
+            head.int(segment.rows)
+        }
+        head.u32(UInt32(keys.count))
+        for (position, key) in keys.enumerated() {
+            head.strings(key)
+            head.u32(UInt32(4 + position))
+        }
+        var runSection = ByteWriter()
+        runSection.int(runs.count)
+        for run in runs { encode(run, into: &runSection) }
+        var sources = ByteWriter()
+        for run in runs {
+            sources.blob(run.sources?.metadataBytes ?? [])
+            sources.blob(run.sources?.configBytes ?? [])
+            sources.blob(run.sources.map { Array(JSONWriter.compact(.object($0.summary)).utf8) } ?? [])
+        }
+        var catalogs = ByteWriter()
+        encode(table.configKeys, into: &catalogs)
+        encode(table.summaryKeys, into: &catalogs)
+        let fixed = [head.bytes, runSection.bytes, sources.bytes, catalogs.bytes]
+        try CacheContainer.write(count: fixed.count + keys.count, kind: .manifest, to: path) { index in
+            guard index >= fixed.count else { return fixed[index] }
+            var writer = ByteWriter()
+            ColumnCodec.encode(table.column(key: keys[index - fixed.count]), into: &writer)
+            return writer.bytes
+        }
+    }
+
+    private static func encode(_ run: CachedRun, into writer: inout ByteWriter) {
+        writer.strings([run.location.entity, run.location.project, run.location.id])
+        writer.u32(UInt32(run.stamp.fields.count))
+        for field in run.stamp.fields { writer.i64(field) }
+        writer.u8((run.skipped ? 1 : 0) | (run.racy ? 2 : 0))
+        writer.strings(run.warnings)
+        writer.u32(UInt32(run.segment))
+        writer.int(run.start)
+        writer.int(run.rows)
+        writer.u32(UInt32(run.historyKeys.count))
+        for key in run.historyKeys {
+            writer.string(key.name)
+            writer.strings(key.typeNames.sorted())
+        }
+    }
+
+    private static func decodeRun(_ reader: inout ByteReader) throws -> CachedRun {
+        let location = try reader.strings()
+        guard location.count == 3 else { throw IndexCacheError("a run's location is malformed") }
+        let fieldCount = Int(try reader.u32())
+        guard fieldCount == RunStamp.files.count * RunStamp.fieldsPerFile else { throw IndexCacheError("a run's stamp is malformed") }
+        let fields = try (0..<fieldCount).map { _ in try reader.i64() }
+        let flags = try reader.u8()
+        let warnings = try reader.strings()
+        let segment = Int(try reader.u32())
+        let start = try reader.int()
+        let rows = try reader.int()
+        let keyCount = Int(try reader.u32())
+        var keys: [(name: String, typeNames: Set<String>)] = []
+        for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
+        return CachedRun(
+            location: RunLocation(entity: location[0], project: location[1], id: location[2]), stamp: RunStamp(fields: fields),
+            racy: flags & 2 != 0, skipped: flags & 1 != 0, warnings: warnings, segment: segment, start: start, rows: rows, historyKeys: keys)
+    }
+
+    private static func encode(_ catalog: KeyCatalog, into writer: inout ByteWriter) {
+        writer.u32(UInt32(catalog.entries.count))
+        for entry in catalog.entries {
+            writer.strings(entry.path)
+            writer.int(entry.runs)
+            let types = entry.types.sorted { $0.key < $1.key }
+            writer.u32(UInt32(types.count))
+            for (name, count) in types {
+                writer.string(name)
+                writer.int(count)
+            }
+        }
+    }
+
+    private static func decodeCatalog(_ reader: inout ByteReader) throws -> KeyCatalog {
+        let count = Int(try reader.u32())
+        var entries: [KeyCatalog.Entry] = []
+        for _ in 0..<count {
+            let path = try reader.strings()
+            let runs = try reader.int()
+            let typeCount = Int(try reader.u32())
+            var types: [String: Int] = [:]
+            for _ in 0..<typeCount { types[try reader.string()] = try reader.int() }
+            entries.append(KeyCatalog.Entry(path: path, runs: runs, types: types))
+        }
+        return KeyCatalog(entries: entries)
+    }
+}

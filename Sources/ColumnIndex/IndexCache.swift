@@ -1,0 +1,606 @@
+import Foundation
+import RunStore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The persistent index cache in the store's `index/` folder: the columnar index written down, so
+/// that a start loads it instead of reading every run.
+///
+/// ```
+/// stat every run ──▶ all unchanged ─────────────▶ load: a few checked reads, columns on first use
+///               └──▶ some runs new/changed/gone ─▶ read only those into a new history segment,
+///                                                 write a new manifest (temporary name, fsync, rename)
+/// ```
+/// The manifest (`index/manifest.rqi`) holds the runs table's columns, the key catalogs, what each
+/// run's files were when read, and where each run's history rows are: a range of one of the
+/// history segments (`index/segment-*.rqi`, written once, never changed). Every file is versioned
+/// and checksummed per section; a missing, foreign-version, truncated or corrupt cache is rebuilt,
+/// and a section found corrupt only when read lazily marks the index damaged (`RunIndex.isDamaged`)
+/// so its user rebuilds and asks again. Deleting `index/` is always safe. `docs/STORE.md` has the format.
+public enum IndexCache {
+    static let manifestName = "manifest.rqi"
+    /// Rewrite the history into one segment when more than this many segments are in use…
+    static let maxSegments = 8
+
+    /// The index of `store`, from its cache when every run is unchanged, refreshed when some runs
+    /// changed (only those are read), built from scratch otherwise; the cache is then rewritten.
+    /// A cache that cannot be written (a read-only store) is skipped, never an error.
+    /// `progress` is told runs read of runs to read.
+    public static func index(of store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
+        let startedAt = wallClockNanoseconds()
+        let locations = store.runLocations()
+        let stamps = RunStamp.of(locations.map { store.layout.run($0) })
+        let manifestPath = "\(store.layout.index)/\(manifestName)"
+        let manifest = try? Manifest(path: manifestPath)
+        if let manifest, manifest.matches(locations, stamps) {
+            return manifest.index()
+        }
+        return refresh(store, from: manifest, locations: locations, stamps: stamps, startedAt: startedAt, progress: progress)
+    }
+
+    /// Builds the index of `store` from scratch, ignoring (and replacing) its cache.
+    public static func rebuild(_ store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
+        let startedAt = wallClockNanoseconds()
+        let locations = store.runLocations()
+        let stamps = RunStamp.of(locations.map { store.layout.run($0) })
+        return refresh(store, from: nil, locations: locations, stamps: stamps, startedAt: startedAt, progress: progress)
+    }
+
+    /// Reads the runs that are new or changed since `old` (all of them without one), keeps the
+    /// others from `old`, writes the new cache and returns its index.
+    private static func refresh(
+        _ store: RunStore, from old: Manifest?, locations: [RunLocation], stamps: [RunStamp], startedAt: Int64,
+        progress: ((Int, Int) -> Void)?
+    ) -> RunIndex {
+        // Which runs to keep: unchanged since `old` read them, and not changed too recently to tell.
+        var keep: [Int?] = Array(repeating: nil, count: locations.count)
+        var oldSources: Manifest.Sources?
+        if let old {
+            var positions: [RunLocation: Int] = [:]
+            for (position, run) in old.runs.enumerated() { positions[run.location] = position }
+            for (position, location) in locations.enumerated() {
+                if let oldPosition = positions[location], old.runs[oldPosition].stamp == stamps[position], !old.runs[oldPosition].racy {
+                    keep[position] = oldPosition
+                }
+            }
+            if keep.contains(where: { $0 != nil }) { oldSources = try? old.sources() }
+        }
+        var reading = IndexReading(store: store)
+        let toRead = oldSources == nil ? locations.count : keep.count(where: { $0 == nil })
+        var combined: [CachedRun] = []
+        var fresh: [Int] = []
+        for (position, location) in locations.enumerated() {
+            if let oldPosition = keep[position], let old, let oldSources {
+                var run = old.runs[oldPosition]
+                run.sources = oldSources.runs[oldPosition]
+                combined.append(run)
+            } else {
+                reading.read(location, stamp: stamps[position])
+                fresh.append(combined.count)
+                combined.append(CachedRun(reading.runs[reading.runs.count - 1], racy: stamps[position].isRacy(before: startedAt)))
+                progress?(fresh.count, toRead)
+            }
+        }
+        guard let old, fresh.count < combined.count else {
+            // Everything read now: the index is in memory; cache it as one segment.
+            let (index, columns) = reading.finish()
+            var start = 0
+            for position in combined.indices {
+                combined[position].segment = 0
+                combined[position].start = start
+                start += combined[position].rows
+            }
+            _ = try? write(store, runs: combined, table: index.runs, segments: [.new(columns: columns, rows: start)], replacing: old)
+            return index
+        }
+        return refreshed(store, old: old, combined: combined, fresh: fresh, reading: reading)
+    }
+
+    /// The index of kept and freshly read runs: the fresh runs' history goes to a new segment.
+    private static func refreshed(_ store: RunStore, old: Manifest, combined: [CachedRun], fresh: [Int], reading: IndexReading) -> RunIndex {
+        var combined = combined
+        let freshColumns = reading.history.finish()
+        let freshRows = reading.history.runRows.count
+        // Segments still in use, renumbered, then the new one.
+        var used: [Int: Int] = [:]
+        var segments: [SegmentSource] = []
+        for run in combined where run.rows > 0 && !run.isFresh && !run.skipped {
+            if used[run.segment] == nil {
+                used[run.segment] = segments.count
+                segments.append(.existing(old.segments[run.segment]))
+            }
+        }
+        var start = 0
+        let newSegment = segments.count
+        for position in combined.indices {
+            if combined[position].isFresh {
+                combined[position].segment = newSegment
+                combined[position].start = start
+                start += combined[position].rows
+            } else if let renumbered = used[combined[position].segment] {
+                combined[position].segment = renumbered
+            } else {
+                combined[position].segment = 0
+            }
+        }
+        if freshRows > 0 { segments.append(.new(columns: freshColumns, rows: freshRows)) }
+        let parts = IndexParts(runs: combined)
+        let table = parts.runsTable()
+        // Too many segments, or more dead rows than live ones: rewrite the history as one segment.
+        let liveRows = combined.reduce(0) { $0 + $1.rows }
+        let storedRows = segments.reduce(0) { $0 + $1.rows }
+        if segments.count > maxSegments || storedRows > 2 * liveRows {
+            let index = parts.index(table: table, segments: segments.map(\.reader), damage: CacheDamage())
+            let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
+            guard !index.isDamaged else { return rebuild(store) }
+            var start = 0
+            for position in combined.indices {
+                combined[position].segment = 0
+                combined[position].start = start
+                start += combined[position].rows
+            }
+            _ = try? write(store, runs: combined, table: table, segments: [.new(columns: columns, rows: liveRows)], replacing: old)
+            return IndexParts(runs: combined).index(table: table, columns: columns)
+        }
+        let written = try? write(store, runs: combined, table: table, segments: segments, replacing: old)
+        let readers = written ?? segments.map(\.reader)
+        return parts.index(table: table, segments: readers, damage: CacheDamage())
+    }
+
+    /// Writes new segments, then the manifest (temporary name, fsync, rename), then removes
+    /// segments no manifest can need any more. Returns the segments as readers of the files.
+    @discardableResult
+    private static func write(_ store: RunStore, runs: [CachedRun], table: RunsTable, segments: [SegmentSource], replacing old: Manifest?) throws -> [SegmentReader] {
+        let directory = store.layout.index
+        try FileIO.makeDirectories(directory)
+        var readers: [SegmentReader] = []
+        for segment in segments {
+            switch segment {
+            case .existing(let reader): readers.append(reader)
+            case .new(let columns, let rows):
+                let name = "segment-\(uniqueSuffix()).rqi"
+                try SegmentReader.write(columns: columns, rows: rows, to: "\(directory)/\(name)")
+                readers.append(try SegmentReader(directory: directory, name: name))
+            }
+        }
+        let temporary = "\(directory)/.\(manifestName).tmp-\(uniqueSuffix())"
+        try Manifest.write(runs: runs, table: table, segments: readers.map { ($0.name, $0.rows) }, to: temporary)
+        if rename(temporary, "\(directory)/\(manifestName)") != 0 {
+            unlink(temporary)
+            throw IndexCacheError("cannot replace the index cache: \(String(cString: strerror(errno)))")
+        }
+        let handle = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if handle >= 0 {
+            fsync(handle)
+            close(handle)
+        }
+        removeUnused(in: directory, keeping: Set(readers.map(\.name)), superseded: Set(old?.segments.map(\.name) ?? []))
+        return readers
+    }
+
+    /// Removes segments the new manifest does not use: at once those the replaced manifest used;
+    /// others (and temporary files) only when over a minute old, since a concurrent writer may be
+    /// about to install a manifest that uses them.
+    private static func removeUnused(in directory: String, keeping used: Set<String>, superseded: Set<String>) {
+        let now = time(nil)
+        for name in names(in: directory) where !used.contains(name) {
+            let isSegment = name.hasPrefix("segment-") && name.hasSuffix(".rqi")
+            let isTemporary = name.hasPrefix(".\(manifestName).tmp-")
+            guard isSegment || isTemporary else { continue }
+            var info = stat()
+            guard stat("\(directory)/\(name)", &info) == 0 else { continue }
+            if (isSegment && superseded.contains(name)) || now - info.st_mtim.tv_sec > 60 {
+                unlink("\(directory)/\(name)")
+            }
+        }
+    }
+
+    /// Every name in `directory`, hidden ones included.
+    private static func names(in directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private static func uniqueSuffix() -> String {
+        String(UInt64(getpid()), radix: 16) + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    static func wallClockNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+// MARK: Stamps
+
+/// What a run folder's files were, to tell whether the run changed since it was read: for the
+/// folder itself and each of its files, (inode, size, modification time in nanoseconds), zeros
+/// for a missing file.
+///
+/// The folder's own stamp changes whenever a file in it is created, renamed or removed, which is
+/// how every small-file write (temporary file, rename) happens; `history.jsonl` is appended in place,
+/// so its own stamp is kept too; and so are the small files', for writers that replace them otherwise.
+struct RunStamp: Equatable, Sendable {
+    static let files = [".", RunFile.metadata.rawValue, RunFile.config.rawValue, RunFile.summary.rawValue, RunFile.history.rawValue]
+    static let fieldsPerFile = 3
+
+    var fields: [Int64]
+
+    /// The stamps of many run folders, taken on every core.
+    static func of(_ folders: [String]) -> [RunStamp] {
+        var stamps = [RunStamp](repeating: RunStamp(fields: []), count: folders.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, folders.count / 256))
+        stamps.withUnsafeMutableBufferPointer { buffer in
+            let output = UncheckedBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var position = worker * folders.count / workers
+                let end = (worker + 1) * folders.count / workers
+                while position < end {
+                    output.buffer[position] = of(folders[position])
+                    position += 1
+                }
+            }
+        }
+        return stamps
+    }
+
+    static func of(_ folder: String) -> RunStamp {
+        var fields: [Int64] = []
+        fields.reserveCapacity(files.count * fieldsPerFile)
+        for file in files {
+            var info = stat()
+            if stat(file == "." ? folder : "\(folder)/\(file)", &info) == 0 {
+                fields.append(Int64(info.st_ino))
+                fields.append(Int64(info.st_size))
+                fields.append(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+            } else {
+                fields.append(contentsOf: [0, 0, 0])
+            }
+        }
+        return RunStamp(fields: fields)
+    }
+
+    /// Whether a file changed so shortly before `time` (wall clock, ns) that a further change could
+    /// keep the same size and time (file systems' clocks are coarse): such a run is read again next time.
+    func isRacy(before time: Int64) -> Bool {
+        stride(from: 2, to: fields.count, by: Self.fieldsPerFile).contains { fields[$0] >= time - 2_000_000_000 }
+    }
+}
+
+/// A buffer written at disjoint positions by concurrent workers.
+private struct UncheckedBuffer<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+
+    init(_ buffer: UnsafeMutableBufferPointer<Element>) {
+        self.buffer = buffer
+    }
+}
+
+// MARK: Runs as the cache records them
+
+/// One run in the manifest: where it is, what its files were, and where its history rows are.
+struct CachedRun {
+    var location: RunLocation
+    var stamp: RunStamp
+    /// Read so shortly after a change that it is read again next time (see `RunStamp.isRacy`).
+    var racy: Bool
+    var skipped: Bool
+    var warnings: [String]
+    /// Its history rows: `rows` rows from `start` in segment `segment`.
+    var segment = 0
+    var start = 0
+    var rows: Int
+    var historyKeys: [(name: String, typeNames: Set<String>)]
+    /// Its parsed files (read now, or parsed from the manifest's sources).
+    var sources: RunSources?
+    /// Whether it was read from the store by this refresh (its rows are in the new segment).
+    var isFresh = false
+
+    init(location: RunLocation, stamp: RunStamp, racy: Bool, skipped: Bool, warnings: [String], segment: Int, start: Int, rows: Int,
+         historyKeys: [(name: String, typeNames: Set<String>)]) {
+        self.location = location
+        self.stamp = stamp
+        self.racy = racy
+        self.skipped = skipped
+        self.warnings = warnings
+        self.segment = segment
+        self.start = start
+        self.rows = rows
+        self.historyKeys = historyKeys
+    }
+
+    init(_ read: ReadRun, racy: Bool) {
+        self.init(
+            location: read.location, stamp: read.stamp ?? RunStamp(fields: []), racy: racy, skipped: read.skipped, warnings: read.warnings,
+            segment: 0, start: 0, rows: read.rows, historyKeys: read.historyKeys)
+        if let metadata = read.metadata {
+            sources = RunSources(metadataBytes: read.metadataBytes, configBytes: read.configBytes, metadata: metadata, config: read.config, summary: read.summary)
+        }
+        isFresh = true
+    }
+}
+
+/// A run's files as the runs table needs them, with the bytes the manifest keeps to re-derive them.
+struct RunSources {
+    var metadataBytes: [UInt8]
+    var configBytes: [UInt8]
+    var metadata: RunMetadata
+    var config: JSONObject
+    var summary: JSONObject
+}
+
+/// The runs of an index (kept and fresh), assembled into its tables.
+struct IndexParts {
+    let runs: [CachedRun]
+
+    var kept: [CachedRun] { runs.filter { !$0.skipped } }
+
+    func runsTable() -> RunsTable {
+        let kept = kept.compactMap(\.sources)
+        return RunsTable(metadata: kept.map(\.metadata), configs: kept.map(\.config), summaries: kept.map(\.summary))
+    }
+
+    /// The history key catalog and column names, as a build reading the runs in order would make them.
+    func historyKeys() -> (catalog: KeyCatalog, names: [String]) {
+        var catalog = KeyCatalog()
+        var names = ["_step", "_timestamp", "_runtime"]
+        var known = Set(names)
+        for run in kept {
+            for key in run.historyKeys {
+                if known.insert(key.name).inserted { names.append(key.name) }
+                if !key.typeNames.isEmpty { catalog.record([key.name], typeNames: key.typeNames) }
+            }
+        }
+        return (catalog, names)
+    }
+
+    /// For each history row, its run's row in the runs table.
+    func runRows() -> ContiguousArray<Int32> {
+        var rows = ContiguousArray<Int32>()
+        rows.reserveCapacity(kept.reduce(0) { $0 + $1.rows })
+        for (position, run) in kept.enumerated() { rows.append(contentsOf: repeatElement(Int32(position), count: run.rows)) }
+        return rows
+    }
+
+    /// The index with history columns read from `segments` on first use.
+    func index(table: RunsTable, segments: [SegmentReader], damage: CacheDamage) -> RunIndex {
+        let (catalog, names) = historyKeys()
+        let kept = kept
+        let total = kept.reduce(0) { $0 + $1.rows }
+        let assembler = HistoryAssembler(segments: segments, pieces: kept.map { (segment: $0.segment, start: $0.start, rows: $0.rows) }, total: total)
+        let ids = table.ids
+        let storage = HistoryColumns(
+            makeColumn: { name in
+                if name == "run_id" { return HistoryColumns.runIDColumn(runRows: IndexParts(runs: kept).runRows(), ids: ids) }
+                do {
+                    return try assembler.column(name)
+                } catch {
+                    damage.record(error)
+                    return Column.constant(.null, count: total)
+                }
+            },
+            makeRunRows: { IndexParts(runs: kept).runRows() })
+        let history = HistoryTable(count: total, keys: catalog, columnNames: ["run_id"] + names, storage: storage)
+        return RunIndex(runs: table, history: history, warnings: runs.flatMap(\.warnings), damage: damage)
+    }
+
+    /// The index with history columns already in memory.
+    func index(table: RunsTable, columns: [(name: String, column: Column)]) -> RunIndex {
+        let (catalog, names) = historyKeys()
+        let runRows = runRows()
+        let history = HistoryTable(count: runRows.count, keys: catalog, columnNames: ["run_id"] + names,
+                                   storage: HistoryColumns(runRows: runRows, ids: table.ids, columns: columns))
+        return RunIndex(runs: table, history: history, warnings: runs.flatMap(\.warnings))
+    }
+}
+
+extension CachedRun: @unchecked Sendable {}
+
+// MARK: History segments
+
+/// A history segment to be part of a manifest: one already on disk, or columns to write.
+enum SegmentSource {
+    case existing(SegmentReader)
+    case new(columns: [(name: String, column: Column)], rows: Int)
+
+    var rows: Int {
+        switch self {
+        case .existing(let reader): return reader.rows
+        case .new(_, let rows): return rows
+        }
+    }
+
+    /// The segment as a reader (only for existing ones; new ones are read after they are written).
+    var reader: SegmentReader {
+        switch self {
+        case .existing(let reader): return reader
+        case .new(let columns, let rows): return SegmentReader(inMemory: columns, rows: rows)
+        }
+    }
+}
+
+/// A history segment file: section 0 lists the row count and the column names, section `i + 1` is column `i`.
+final class SegmentReader: Sendable {
+    let name: String
+    let rows: Int
+    private let file: CacheFile?
+    private let sections: [String: Int]
+    private let memory: [String: Column]
+
+    init(directory: String, name: String) throws {
+        self.name = name
+        let file = try CacheFile(path: "\(directory)/\(name)", kind: .segment)
+        let head = try file.section(0)
+        (rows, sections) = try head.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            let rows = try reader.int()
+            let names = try reader.strings()
+            guard names.count + 1 == file.sectionCount else { throw IndexCacheError("\(name): its columns do not match its sections") }
+            return (rows, Dictionary(names.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { first, _ in first }))
+        }
+        self.file = file
+        memory = [:]
+    }
+
+    init(inMemory columns: [(name: String, column: Column)], rows: Int) {
+        name = ""
+        self.rows = rows
+        file = nil
+        sections = [:]
+        memory = Dictionary(columns.map { ($0.name, $0.column) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The column `name` of this segment, nil when none of its runs logged it.
+    func column(_ name: String) throws -> Column? {
+        if let file {
+            guard let section = sections[name] else { return nil }
+            let column = try file.section(section).withUnsafeBytes { bytes in
+                var reader = ByteReader(bytes)
+                return try ColumnCodec.decode(&reader)
+            }
+            guard column.count == rows else { throw IndexCacheError("\(self.name): column \(name) has \(column.count) rows, not \(rows)") }
+            return column
+        }
+        return memory[name]
+    }
+
+    static func write(columns: [(name: String, column: Column)], rows: Int, to path: String) throws {
+        var head = ByteWriter()
+        head.int(rows)
+        head.strings(columns.map(\.name))
+        try CacheContainer.write(count: columns.count + 1, kind: .segment, to: path) { index in
+            guard index > 0 else { return head.bytes }
+            var writer = ByteWriter()
+            ColumnCodec.encode(columns[index - 1].column, into: &writer)
+            return writer.bytes
+        }
+    }
+}
+
+/// Puts one history column together from the segments: each run's range, in runs-table order.
+struct HistoryAssembler: Sendable {
+    let segments: [SegmentReader]
+    /// Ranges of consecutive rows, runs with contiguous rows in one segment merged.
+    let pieces: [(segment: Int, start: Int, rows: Int)]
+    let total: Int
+
+    init(segments: [SegmentReader], pieces runs: [(segment: Int, start: Int, rows: Int)], total: Int) {
+        self.segments = segments
+        var merged: [(segment: Int, start: Int, rows: Int)] = []
+        for run in runs where run.rows > 0 {
+            if let last = merged.last, last.segment == run.segment, last.start + last.rows == run.start {
+                merged[merged.count - 1].rows += run.rows
+            } else {
+                merged.append(run)
+            }
+        }
+        pieces = merged
+        self.total = total
+    }
+
+    func column(_ name: String) throws -> Column {
+        var loaded: [Int: Column?] = [:]
+        for piece in pieces where loaded[piece.segment] == nil {
+            guard piece.segment < segments.count else { throw IndexCacheError("a run's history is in a segment the manifest does not list") }
+            let column = try segments[piece.segment].column(name)
+            guard piece.start + piece.rows <= segments[piece.segment].rows else { throw IndexCacheError("a run's history is past its segment's end") }
+            loaded[piece.segment] = .some(column)
+        }
+        if pieces.count == 1, let only = loaded[pieces[0].segment] ?? nil, pieces[0].start == 0, pieces[0].rows == only.count {
+            return only
+        }
+        let parts = pieces.map { (column: loaded[$0.segment] ?? nil, range: $0.start..<($0.start + $0.rows)) }
+        return Self.concatenate(parts, total: total)
+    }
+
+    /// The rows of `parts` one after another, as a build reading them in this order would store them:
+    /// typed when every part with a value has the same typed storage, each value boxed otherwise.
+    static func concatenate(_ parts: [(column: Column?, range: Range<Int>)], total: Int) -> Column {
+        enum Kind: Equatable { case bool, int, double, string, timestamp, other }
+        func kind(_ column: Column) -> Kind {
+            switch column.storage {
+            case .bool: return .bool
+            case .int: return .int
+            case .double: return .double
+            case .string: return .string
+            case .timestamp: return .timestamp
+            case .dictionary, .values: return .other
+            }
+        }
+        func hasValue(_ column: Column, _ range: Range<Int>) -> Bool {
+            guard let validity = column.validity else { return !range.isEmpty }
+            return range.contains { validity[$0] }
+        }
+        var common: Kind?
+        var mixed = false
+        for part in parts {
+            guard let column = part.column, hasValue(column, part.range) else { continue }
+            let partKind = kind(column)
+            if partKind == .other || (common != nil && common != partKind) { mixed = true }
+            common = partKind
+        }
+        guard let common, !mixed else {
+            // Nothing logged, or several types: the general path, value by value.
+            var builder = ColumnBuilder()
+            for part in parts {
+                for row in part.range { builder.append(part.column?.value(at: row) ?? .null) }
+            }
+            return builder.finish()
+        }
+        var validity = Bitmap(count: total, value: true)
+        var anyNull = false
+        var position = 0
+        for part in parts {
+            for row in part.range {
+                if !(part.column?.isValid(row) ?? false) {
+                    validity[position] = false
+                    anyNull = true
+                }
+                position += 1
+            }
+        }
+        func gather<Element>(_ zero: Element, _ array: (Column) -> ContiguousArray<Element>?) -> ContiguousArray<Element> {
+            var result = ContiguousArray<Element>()
+            result.reserveCapacity(total)
+            for part in parts {
+                if let column = part.column, let values = array(column) {
+                    result.append(contentsOf: values[part.range])
+                } else {
+                    result.append(contentsOf: repeatElement(zero, count: part.range.count))
+                }
+            }
+            return result
+        }
+        let storage: Column.Storage
+        let type: DataType
+        switch common {
+        case .bool:
+            storage = .bool(gather(false) { if case .bool(let values) = $0.storage { return values } else { return nil } })
+            type = .boolean
+        case .int:
+            storage = .int(gather(0) { if case .int(let values) = $0.storage { return values } else { return nil } })
+            type = .bigint
+        case .double:
+            storage = .double(gather(0) { if case .double(let values) = $0.storage { return values } else { return nil } })
+            type = .double
+        case .string:
+            storage = .string(gather("") { if case .string(let values) = $0.storage { return values } else { return nil } })
+            type = .varchar
+        case .timestamp, .other:
+            storage = .timestamp(gather(0) { if case .timestamp(let values) = $0.storage { return values } else { return nil } })
+            type = .timestamp
+        }
+        return Column(storage: storage, validity: anyNull ? validity : nil, type: type)
+    }
+}
