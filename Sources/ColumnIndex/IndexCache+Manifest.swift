@@ -4,10 +4,10 @@ import RunStore
 ///
 /// 0. head: run count, the ids of the runs table, the history segments (name, rows), and the
 ///    directory of runs-table columns (key path → section);
-/// 1. runs: per run its location, stamp, flags, warnings, history range and history keys;
-/// 2. sources: per run the bytes of `run.json` and `config.json` and its effective summary as
-///    compact JSON (read only by a refresh, to rebuild the runs table);
-/// 3. the config and summary key catalogs;
+/// 1. runs: per run its location, flags, warnings and history range, then every run's stamp;
+/// 2. sources: per run the bytes of `run.json` and `config.json`, its effective summary as
+///    compact JSON and its history keys (read only by a refresh, to rebuild the runs table);
+/// 3. the config, summary and history key catalogs and the history's column names;
 /// 4… the runs table's columns, one per section.
 final class Manifest: Sendable {
     private let file: CacheFile
@@ -16,6 +16,8 @@ final class Manifest: Sendable {
     private let ids: [String]
     private let configKeys: KeyCatalog
     private let summaryKeys: KeyCatalog
+    private let historyKeys: KeyCatalog
+    private let historyNames: [String]
     private let columnSections: [[String]: Int]
 
     /// Opens the manifest and every segment it uses, checking all but the lazily read sections.
@@ -43,11 +45,16 @@ final class Manifest: Sendable {
         runs = try file.section(1).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
             let count = try reader.int()
-            return try (0..<count).map { _ in try Self.decodeRun(&reader) }
+            var runs = try (0..<count).map { _ in try Self.decodeRun(&reader) }
+            let stamps = try reader.raw(Int64.self, count: count * RunStamp.fieldCount)
+            for position in runs.indices {
+                runs[position].stamp = RunStamp(fields: stamps[(position * RunStamp.fieldCount)..<((position + 1) * RunStamp.fieldCount)])
+            }
+            return runs
         }
-        (configKeys, summaryKeys) = try file.section(3).withUnsafeBytes { bytes in
+        (configKeys, summaryKeys, historyKeys, historyNames) = try file.section(3).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
-            return (try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader))
+            return (try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try reader.strings())
         }
         let kept = runs.filter { !$0.skipped }
         guard kept.count == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
@@ -85,23 +92,29 @@ final class Manifest: Sendable {
                 return Column.constant(.null, count: count)
             }
         }
-        return IndexParts(runs: runs).index(table: table, segments: segments, damage: damage)
+        return IndexParts(runs: runs, historyCatalog: historyKeys, historyNames: historyNames).index(table: table, segments: segments, damage: damage)
     }
 
-    /// Each run's parsed files, for a refresh (nil for skipped runs).
+    /// Each run's parsed files (nil for skipped runs) and history keys, for a refresh.
     struct Sources {
         var runs: [RunSources?]
+        var historyKeys: [[(name: String, typeNames: Set<String>)]]
     }
 
     func sources() throws -> Sources {
         try file.section(2).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
             var sources: [RunSources?] = []
+            var historyKeys: [[(name: String, typeNames: Set<String>)]] = []
             sources.reserveCapacity(runs.count)
             for run in runs {
                 let metadataBytes = Array(try reader.blob())
                 let configBytes = Array(try reader.blob())
                 let summaryBytes = Array(try reader.blob())
+                let keyCount = Int(try reader.u32())
+                var keys: [(name: String, typeNames: Set<String>)] = []
+                for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
+                historyKeys.append(keys)
                 guard !run.skipped else {
                     sources.append(nil)
                     continue
@@ -115,11 +128,12 @@ final class Manifest: Sendable {
                     throw IndexCacheError("a run's recorded files do not parse: \(error)")
                 }
             }
-            return Sources(runs: sources)
+            return Sources(runs: sources, historyKeys: historyKeys)
         }
     }
 
-    static func write(runs: [CachedRun], table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
+    static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
+        let runs = parts.runs
         let keys = table.cachedColumnKeys
         var head = ByteWriter()
         head.strings(table.ids)
@@ -136,15 +150,23 @@ final class Manifest: Sendable {
         var runSection = ByteWriter()
         runSection.int(runs.count)
         for run in runs { encode(run, into: &runSection) }
+        runSection.raw(ContiguousArray(runs.flatMap(\.stamp.fields)))
         var sources = ByteWriter()
         for run in runs {
             sources.blob(run.sources?.metadataBytes ?? [])
             sources.blob(run.sources?.configBytes ?? [])
             sources.blob(run.sources.map { Array(JSONWriter.compact(.object($0.summary)).utf8) } ?? [])
+            sources.u32(UInt32(run.historyKeys.count))
+            for key in run.historyKeys {
+                sources.string(key.name)
+                sources.strings(key.typeNames.sorted())
+            }
         }
         var catalogs = ByteWriter()
         encode(table.configKeys, into: &catalogs)
         encode(table.summaryKeys, into: &catalogs)
+        encode(parts.historyCatalog, into: &catalogs)
+        catalogs.strings(parts.historyNames)
         let fixed = [head.bytes, runSection.bytes, sources.bytes, catalogs.bytes]
         try CacheContainer.write(count: fixed.count + keys.count, kind: .manifest, to: path) { index in
             guard index >= fixed.count else { return fixed[index] }
@@ -156,37 +178,24 @@ final class Manifest: Sendable {
 
     private static func encode(_ run: CachedRun, into writer: inout ByteWriter) {
         writer.strings([run.location.entity, run.location.project, run.location.id])
-        writer.u32(UInt32(run.stamp.fields.count))
-        for field in run.stamp.fields { writer.i64(field) }
         writer.u8((run.skipped ? 1 : 0) | (run.racy ? 2 : 0))
         writer.strings(run.warnings)
         writer.u32(UInt32(run.segment))
         writer.int(run.start)
         writer.int(run.rows)
-        writer.u32(UInt32(run.historyKeys.count))
-        for key in run.historyKeys {
-            writer.string(key.name)
-            writer.strings(key.typeNames.sorted())
-        }
     }
 
     private static func decodeRun(_ reader: inout ByteReader) throws -> CachedRun {
         let location = try reader.strings()
         guard location.count == 3 else { throw IndexCacheError("a run's location is malformed") }
-        let fieldCount = Int(try reader.u32())
-        guard fieldCount == RunStamp.files.count * RunStamp.fieldsPerFile else { throw IndexCacheError("a run's stamp is malformed") }
-        let fields = try (0..<fieldCount).map { _ in try reader.i64() }
         let flags = try reader.u8()
         let warnings = try reader.strings()
         let segment = Int(try reader.u32())
         let start = try reader.int()
         let rows = try reader.int()
-        let keyCount = Int(try reader.u32())
-        var keys: [(name: String, typeNames: Set<String>)] = []
-        for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
         return CachedRun(
-            location: RunLocation(entity: location[0], project: location[1], id: location[2]), stamp: RunStamp(fields: fields),
-            racy: flags & 2 != 0, skipped: flags & 1 != 0, warnings: warnings, segment: segment, start: start, rows: rows, historyKeys: keys)
+            location: RunLocation(entity: location[0], project: location[1], id: location[2]), stamp: RunStamp(),
+            racy: flags & 2 != 0, skipped: flags & 1 != 0, warnings: warnings, segment: segment, start: start, rows: rows, historyKeys: [])
     }
 
     private static func encode(_ catalog: KeyCatalog, into writer: inout ByteWriter) {

@@ -33,7 +33,7 @@ public enum IndexCache {
     public static func index(of store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         let startedAt = wallClockNanoseconds()
         let locations = store.runLocations()
-        let stamps = RunStamp.of(locations.map { store.layout.run($0) })
+        let stamps = RunStamp.of(store, locations)
         let manifestPath = "\(store.layout.index)/\(manifestName)"
         let manifest = try? Manifest(path: manifestPath)
         if let manifest, manifest.matches(locations, stamps) {
@@ -46,7 +46,7 @@ public enum IndexCache {
     public static func rebuild(_ store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         let startedAt = wallClockNanoseconds()
         let locations = store.runLocations()
-        let stamps = RunStamp.of(locations.map { store.layout.run($0) })
+        let stamps = RunStamp.of(store, locations)
         return refresh(store, from: nil, locations: locations, stamps: stamps, startedAt: startedAt, progress: progress)
     }
 
@@ -77,6 +77,7 @@ public enum IndexCache {
             if let oldPosition = keep[position], let old, let oldSources {
                 var run = old.runs[oldPosition]
                 run.sources = oldSources.runs[oldPosition]
+                run.historyKeys = oldSources.historyKeys[oldPosition]
                 combined.append(run)
             } else {
                 reading.read(location, stamp: stamps[position])
@@ -94,7 +95,7 @@ public enum IndexCache {
                 combined[position].start = start
                 start += combined[position].rows
             }
-            _ = try? write(store, runs: combined, table: index.runs, segments: [.new(columns: columns, rows: start)], replacing: old)
+            _ = try? write(store, parts: IndexParts(runs: combined), table: index.runs, segments: [.new(columns: columns, rows: start)], replacing: old)
             return index
         }
         return refreshed(store, old: old, combined: combined, fresh: fresh, reading: reading)
@@ -143,10 +144,10 @@ public enum IndexCache {
                 combined[position].start = start
                 start += combined[position].rows
             }
-            _ = try? write(store, runs: combined, table: table, segments: [.new(columns: columns, rows: liveRows)], replacing: old)
+            _ = try? write(store, parts: IndexParts(runs: combined), table: table, segments: [.new(columns: columns, rows: liveRows)], replacing: old)
             return IndexParts(runs: combined).index(table: table, columns: columns)
         }
-        let written = try? write(store, runs: combined, table: table, segments: segments, replacing: old)
+        let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
         let readers = written ?? segments.map(\.reader)
         return parts.index(table: table, segments: readers, damage: CacheDamage())
     }
@@ -154,7 +155,7 @@ public enum IndexCache {
     /// Writes new segments, then the manifest (temporary name, fsync, rename), then removes
     /// segments no manifest can need any more. Returns the segments as readers of the files.
     @discardableResult
-    private static func write(_ store: RunStore, runs: [CachedRun], table: RunsTable, segments: [SegmentSource], replacing old: Manifest?) throws -> [SegmentReader] {
+    private static func write(_ store: RunStore, parts: IndexParts, table: RunsTable, segments: [SegmentSource], replacing old: Manifest?) throws -> [SegmentReader] {
         let directory = store.layout.index
         try FileIO.makeDirectories(directory)
         var readers: [SegmentReader] = []
@@ -168,7 +169,7 @@ public enum IndexCache {
             }
         }
         let temporary = "\(directory)/.\(manifestName).tmp-\(uniqueSuffix())"
-        try Manifest.write(runs: runs, table: table, segments: readers.map { ($0.name, $0.rows) }, to: temporary)
+        try Manifest.write(parts, table: table, segments: readers.map { ($0.name, $0.rows) }, to: temporary)
         if rename(temporary, "\(directory)/\(manifestName)") != 0 {
             unlink(temporary)
             throw IndexCacheError("cannot replace the index cache: \(String(cString: strerror(errno)))")
@@ -224,57 +225,80 @@ public enum IndexCache {
 
 // MARK: Stamps
 
-/// What a run folder's files were, to tell whether the run changed since it was read: for the
-/// folder itself and each of its files, (inode, size, modification time in nanoseconds), zeros
-/// for a missing file.
+/// What a run folder was when the index read it, to tell whether the run changed since: the
+/// folder's inode and modification time, and `history.jsonl`'s inode, size and modification time
+/// (nanoseconds; zeros for a missing file).
 ///
-/// The folder's own stamp changes whenever a file in it is created, renamed or removed, which is
-/// how every small-file write (temporary file, rename) happens; `history.jsonl` is appended in place,
-/// so its own stamp is kept too; and so are the small files', for writers that replace them otherwise.
+/// The folder's time changes whenever a file in it is created, renamed or removed, which is how
+/// every write of `run.json`, `config.json` and `summary.json` happens (a temporary file renamed
+/// over the old one); `history.jsonl` is appended in place, so its own stamp is kept. Two stats a
+/// run: the whole store's stamps are taken on every core.
 struct RunStamp: Equatable, Sendable {
-    static let files = [".", RunFile.metadata.rawValue, RunFile.config.rawValue, RunFile.summary.rawValue, RunFile.history.rawValue]
-    static let fieldsPerFile = 3
+    var folderInode: Int64 = 0
+    var folderTime: Int64 = 0
+    var historyInode: Int64 = 0
+    var historySize: Int64 = 0
+    var historyTime: Int64 = 0
 
-    var fields: [Int64]
+    static let fieldCount = 5
 
-    /// The stamps of many run folders, taken on every core.
-    static func of(_ folders: [String]) -> [RunStamp] {
-        var stamps = [RunStamp](repeating: RunStamp(fields: []), count: folders.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, folders.count / 256))
+    var fields: [Int64] { [folderInode, folderTime, historyInode, historySize, historyTime] }
+
+    init() {}
+
+    init(fields: some Collection<Int64>) {
+        var values = fields.makeIterator()
+        folderInode = values.next() ?? 0
+        folderTime = values.next() ?? 0
+        historyInode = values.next() ?? 0
+        historySize = values.next() ?? 0
+        historyTime = values.next() ?? 0
+    }
+
+    /// The stamps of `locations`' folders in `store`.
+    static func of(_ store: RunStore, _ locations: [RunLocation]) -> [RunStamp] {
+        var stamps = [RunStamp](repeating: RunStamp(), count: locations.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, locations.count / 512))
         stamps.withUnsafeMutableBufferPointer { buffer in
             let output = UncheckedBuffer(buffer)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var position = worker * folders.count / workers
-                let end = (worker + 1) * folders.count / workers
-                while position < end {
-                    output.buffer[position] = of(folders[position])
-                    position += 1
+                var directory: (entity: String, project: String, descriptor: Int32)?
+                defer { if let directory { close(directory.descriptor) } }
+                for position in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
+                    let location = locations[position]
+                    if directory?.entity != location.entity || directory?.project != location.project {
+                        if let directory { close(directory.descriptor) }
+                        let descriptor = open(store.layout.runs(location.entity, location.project), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                        directory = (location.entity, location.project, descriptor)
+                    }
+                    output.buffer[position] = of(StoreLayout.encode(location.id), in: directory?.descriptor ?? -1)
                 }
             }
         }
         return stamps
     }
 
-    static func of(_ folder: String) -> RunStamp {
-        var fields: [Int64] = []
-        fields.reserveCapacity(files.count * fieldsPerFile)
-        for file in files {
-            var info = stat()
-            if stat(file == "." ? folder : "\(folder)/\(file)", &info) == 0 {
-                fields.append(Int64(info.st_ino))
-                fields.append(Int64(info.st_size))
-                fields.append(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
-            } else {
-                fields.append(contentsOf: [0, 0, 0])
-            }
+    /// The stamp of the run folder `name` inside the open folder `directory`.
+    static func of(_ name: String, in directory: Int32) -> RunStamp {
+        var stamp = RunStamp()
+        var info = stat()
+        if fstatat(directory, name, &info, 0) == 0 {
+            stamp.folderInode = Int64(info.st_ino)
+            stamp.folderTime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         }
-        return RunStamp(fields: fields)
+        if fstatat(directory, "\(name)/\(RunFile.history.rawValue)", &info, 0) == 0 {
+            stamp.historyInode = Int64(info.st_ino)
+            stamp.historySize = Int64(info.st_size)
+            stamp.historyTime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        }
+        return stamp
     }
 
-    /// Whether a file changed so shortly before `time` (wall clock, ns) that a further change could
-    /// keep the same size and time (file systems' clocks are coarse): such a run is read again next time.
+    /// Whether the folder or the history changed so shortly before `time` (wall clock, ns) that a
+    /// further change could leave the same stamp (file systems' clocks are coarse): such a run is
+    /// read again next time.
     func isRacy(before time: Int64) -> Bool {
-        stride(from: 2, to: fields.count, by: Self.fieldsPerFile).contains { fields[$0] >= time - 2_000_000_000 }
+        max(folderTime, historyTime) >= time - 2_000_000_000
     }
 }
 
@@ -322,7 +346,7 @@ struct CachedRun {
 
     init(_ read: ReadRun, racy: Bool) {
         self.init(
-            location: read.location, stamp: read.stamp ?? RunStamp(fields: []), racy: racy, skipped: read.skipped, warnings: read.warnings,
+            location: read.location, stamp: read.stamp ?? RunStamp(), racy: racy, skipped: read.skipped, warnings: read.warnings,
             segment: 0, start: 0, rows: read.rows, historyKeys: read.historyKeys)
         if let metadata = read.metadata {
             sources = RunSources(metadataBytes: read.metadataBytes, configBytes: read.configBytes, metadata: metadata, config: read.config, summary: read.summary)
@@ -343,16 +367,16 @@ struct RunSources {
 /// The runs of an index (kept and fresh), assembled into its tables.
 struct IndexParts {
     let runs: [CachedRun]
+    /// The runs that were read (skipped ones have no rows).
+    let kept: [CachedRun]
+    /// The history key catalog and column names (without `run_id`), as a build reading the runs
+    /// in order makes them.
+    let historyCatalog: KeyCatalog
+    let historyNames: [String]
 
-    var kept: [CachedRun] { runs.filter { !$0.skipped } }
-
-    func runsTable() -> RunsTable {
-        let kept = kept.compactMap(\.sources)
-        return RunsTable(metadata: kept.map(\.metadata), configs: kept.map(\.config), summaries: kept.map(\.summary))
-    }
-
-    /// The history key catalog and column names, as a build reading the runs in order would make them.
-    func historyKeys() -> (catalog: KeyCatalog, names: [String]) {
+    init(runs: [CachedRun]) {
+        self.runs = runs
+        kept = runs.filter { !$0.skipped }
         var catalog = KeyCatalog()
         var names = ["_step", "_timestamp", "_runtime"]
         var known = Set(names)
@@ -362,27 +386,40 @@ struct IndexParts {
                 if !key.typeNames.isEmpty { catalog.record([key.name], typeNames: key.typeNames) }
             }
         }
-        return (catalog, names)
+        historyCatalog = catalog
+        historyNames = names
+    }
+
+    /// The parts a manifest recorded (its runs without their history keys).
+    init(runs: [CachedRun], historyCatalog: KeyCatalog, historyNames: [String]) {
+        self.runs = runs
+        kept = runs.filter { !$0.skipped }
+        self.historyCatalog = historyCatalog
+        self.historyNames = historyNames
+    }
+
+    func runsTable() -> RunsTable {
+        let kept = kept.compactMap(\.sources)
+        return RunsTable(metadata: kept.map(\.metadata), configs: kept.map(\.config), summaries: kept.map(\.summary))
     }
 
     /// For each history row, its run's row in the runs table.
-    func runRows() -> ContiguousArray<Int32> {
+    static func runRows(_ rowCounts: [Int]) -> ContiguousArray<Int32> {
         var rows = ContiguousArray<Int32>()
-        rows.reserveCapacity(kept.reduce(0) { $0 + $1.rows })
-        for (position, run) in kept.enumerated() { rows.append(contentsOf: repeatElement(Int32(position), count: run.rows)) }
+        rows.reserveCapacity(rowCounts.reduce(0, +))
+        for (position, count) in rowCounts.enumerated() { rows.append(contentsOf: repeatElement(Int32(position), count: count)) }
         return rows
     }
 
     /// The index with history columns read from `segments` on first use.
     func index(table: RunsTable, segments: [SegmentReader], damage: CacheDamage) -> RunIndex {
-        let (catalog, names) = historyKeys()
-        let kept = kept
-        let total = kept.reduce(0) { $0 + $1.rows }
+        let rowCounts = kept.map(\.rows)
+        let total = rowCounts.reduce(0, +)
         let assembler = HistoryAssembler(segments: segments, pieces: kept.map { (segment: $0.segment, start: $0.start, rows: $0.rows) }, total: total)
         let ids = table.ids
         let storage = HistoryColumns(
             makeColumn: { name in
-                if name == "run_id" { return HistoryColumns.runIDColumn(runRows: IndexParts(runs: kept).runRows(), ids: ids) }
+                if name == "run_id" { return HistoryColumns.runIDColumn(runRows: IndexParts.runRows(rowCounts), ids: ids) }
                 do {
                     return try assembler.column(name)
                 } catch {
@@ -390,16 +427,15 @@ struct IndexParts {
                     return Column.constant(.null, count: total)
                 }
             },
-            makeRunRows: { IndexParts(runs: kept).runRows() })
-        let history = HistoryTable(count: total, keys: catalog, columnNames: ["run_id"] + names, storage: storage)
+            makeRunRows: { IndexParts.runRows(rowCounts) })
+        let history = HistoryTable(count: total, keys: historyCatalog, columnNames: ["run_id"] + historyNames, storage: storage)
         return RunIndex(runs: table, history: history, warnings: runs.flatMap(\.warnings), damage: damage)
     }
 
     /// The index with history columns already in memory.
     func index(table: RunsTable, columns: [(name: String, column: Column)]) -> RunIndex {
-        let (catalog, names) = historyKeys()
-        let runRows = runRows()
-        let history = HistoryTable(count: runRows.count, keys: catalog, columnNames: ["run_id"] + names,
+        let runRows = Self.runRows(kept.map(\.rows))
+        let history = HistoryTable(count: runRows.count, keys: historyCatalog, columnNames: ["run_id"] + historyNames,
                                    storage: HistoryColumns(runRows: runRows, ids: table.ids, columns: columns))
         return RunIndex(runs: table, history: history, warnings: runs.flatMap(\.warnings))
     }
