@@ -356,12 +356,20 @@ struct CachedRun {
 }
 
 /// A run's files as the runs table needs them, with the bytes the manifest keeps to re-derive them.
-struct RunSources {
-    var metadataBytes: [UInt8]
-    var configBytes: [UInt8]
-    var metadata: RunMetadata
-    var config: JSONObject
-    var summary: JSONObject
+final class RunSources: Sendable {
+    let metadataBytes: [UInt8]
+    let configBytes: [UInt8]
+    let metadata: RunMetadata
+    let config: JSONObject
+    let summary: JSONObject
+
+    init(metadataBytes: [UInt8], configBytes: [UInt8], metadata: RunMetadata, config: JSONObject, summary: JSONObject) {
+        self.metadataBytes = metadataBytes
+        self.configBytes = configBytes
+        self.metadata = metadata
+        self.config = config
+        self.summary = summary
+    }
 }
 
 /// The runs of an index (kept and fresh), assembled into its tables.
