@@ -14,8 +14,8 @@ final class Manifest: Sendable {
     let runs: [CachedRun]
     let segments: [SegmentReader]
     private let ids: [String]
-    private let configKeys: KeyCatalog
-    private let summaryKeys: KeyCatalog
+    let configKeys: KeyCatalog
+    let summaryKeys: KeyCatalog
     private let historyKeys: KeyCatalog
     private let historyNames: [String]
     private let columnSections: [[String]: Int]
@@ -74,11 +74,35 @@ final class Manifest: Sendable {
         return true
     }
 
+    /// For each run, its row in the runs table (nil for a skipped run).
+    var runsTableRows: [Int?] {
+        var row = 0
+        return runs.map { run in
+            guard !run.skipped else { return nil }
+            row += 1
+            return row - 1
+        }
+    }
+
     /// The index this manifest describes, every column read on first use.
     func index() -> RunIndex {
         let damage = CacheDamage()
+        return IndexParts(runs: runs, historyCatalog: historyKeys, historyNames: historyNames)
+            .index(table: runsTable(damage: damage), segments: segments, damage: damage)
+    }
+
+    /// The runs table, every column read on first use (`damage` records a section found corrupt).
+    func runsTable(damage: CacheDamage) -> RunsTable {
         let count = ids.count
-        let table = RunsTable(count: count, ids: ids, configKeys: configKeys, summaryKeys: summaryKeys) { [file, columnSections] key in
+        return RunsTable(count: count, ids: ids, configKeys: configKeys, summaryKeys: summaryKeys) { [self] key in
+            if key == ["builtin", "config"] || key == ["builtin", "summary"] {
+                do {
+                    return try RunSources.objectColumn(try sources().runs.compactMap { $0 }, summary: key[1] == "summary")
+                } catch {
+                    damage.record(error)
+                    return Column.constant(.null, count: count)
+                }
+            }
             guard let section = columnSections[key] else { return Column.from(repeatElement(Value.null, count: count)) }
             do {
                 let column = try file.section(section).withUnsafeBytes { bytes in
@@ -92,21 +116,21 @@ final class Manifest: Sendable {
                 return Column.constant(.null, count: count)
             }
         }
-        return IndexParts(runs: runs, historyCatalog: historyKeys, historyNames: historyNames).index(table: table, segments: segments, damage: damage)
     }
 
-    /// Each run's parsed files (nil for skipped runs) and history keys, for a refresh.
+    /// Each run's recorded files (nil for skipped runs), history keys and key codes, for a refresh.
     struct Sources {
         var runs: [RunSources?]
         var historyKeys: [[(name: String, typeNames: Set<String>)]]
+        var configCodes: [[UInt32]]
+        var summaryCodes: [[UInt32]]
     }
 
     func sources() throws -> Sources {
         try file.section(2).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
-            var sources: [RunSources?] = []
-            var historyKeys: [[(name: String, typeNames: Set<String>)]] = []
-            sources.reserveCapacity(runs.count)
+            var sources = Sources(runs: [], historyKeys: [], configCodes: [], summaryCodes: [])
+            sources.runs.reserveCapacity(runs.count)
             for run in runs {
                 let metadataBytes = Array(try reader.blob())
                 let configBytes = Array(try reader.blob())
@@ -114,27 +138,26 @@ final class Manifest: Sendable {
                 let keyCount = Int(try reader.u32())
                 var keys: [(name: String, typeNames: Set<String>)] = []
                 for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
-                historyKeys.append(keys)
-                guard !run.skipped else {
-                    sources.append(nil)
-                    continue
+                sources.historyKeys.append(keys)
+                for summary in [false, true] {
+                    let count = try reader.int()
+                    let codes = Array(try reader.raw(UInt32.self, count: count))
+                    let catalogCount = (summary ? summaryKeys : configKeys).entries.count
+                    guard codes.allSatisfy({ Int($0 >> 8) < catalogCount && Int($0 & 0xFF) < KeyCodes.names.count }) else {
+                        throw IndexCacheError("a run's key codes are out of range")
+                    }
+                    if summary { sources.summaryCodes.append(codes) } else { sources.configCodes.append(codes) }
                 }
-                do {
-                    let metadata = try RunMetadata(json: try IndexReading.object(metadataBytes, path: "run.json"), source: "run.json")
-                    let config = configBytes.isEmpty ? [:] : try IndexReading.object(configBytes, path: "config.json")
-                    let summary = try IndexReading.object(summaryBytes, path: "summary")
-                    sources.append(RunSources(metadataBytes: metadataBytes, configBytes: configBytes, metadata: metadata, config: config, summary: summary))
-                } catch {
-                    throw IndexCacheError("a run's recorded files do not parse: \(error)")
-                }
+                sources.runs.append(run.skipped ? nil : RunSources(metadataBytes: metadataBytes, configBytes: configBytes, summaryBytes: summaryBytes, parsed: nil))
             }
-            return Sources(runs: sources, historyKeys: historyKeys)
+            return sources
         }
     }
 
     static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
         let runs = parts.runs
-        let keys = table.cachedColumnKeys
+        // The config and summary objects are read from section 2 when asked for.
+        let keys = table.cachedColumnKeys.filter { $0 != ["builtin", "config"] && $0 != ["builtin", "summary"] }
         var head = ByteWriter()
         head.strings(table.ids)
         head.u32(UInt32(segments.count))
@@ -155,11 +178,15 @@ final class Manifest: Sendable {
         for run in runs {
             sources.blob(run.sources?.metadataBytes ?? [])
             sources.blob(run.sources?.configBytes ?? [])
-            sources.blob(run.sources.map { Array(JSONWriter.compact(.object($0.summary)).utf8) } ?? [])
+            sources.blob(run.sources?.summaryBytes ?? [])
             sources.u32(UInt32(run.historyKeys.count))
             for key in run.historyKeys {
                 sources.string(key.name)
                 sources.strings(key.typeNames.sorted())
+            }
+            for codes in [run.configCodes, run.summaryCodes] {
+                sources.int(codes.count)
+                sources.raw(ContiguousArray(codes))
             }
         }
         var catalogs = ByteWriter()

@@ -72,37 +72,49 @@ public enum IndexCache {
         var reading = IndexReading(store: store)
         let toRead = oldSources == nil ? locations.count : keep.count(where: { $0 == nil })
         var combined: [CachedRun] = []
-        var fresh: [Int] = []
+        var freshCount = 0
         for (position, location) in locations.enumerated() {
             if let oldPosition = keep[position], let old, let oldSources {
                 var run = old.runs[oldPosition]
                 run.sources = oldSources.runs[oldPosition]
                 run.historyKeys = oldSources.historyKeys[oldPosition]
+                run.configCodes = oldSources.configCodes[oldPosition]
+                run.summaryCodes = oldSources.summaryCodes[oldPosition]
+                run.oldRow = old.runsTableRows[oldPosition]
                 combined.append(run)
             } else {
                 reading.read(location, stamp: stamps[position])
-                fresh.append(combined.count)
                 combined.append(CachedRun(reading.runs[reading.runs.count - 1], racy: stamps[position].isRacy(before: startedAt)))
-                progress?(fresh.count, toRead)
+                freshCount += 1
+                progress?(freshCount, toRead)
             }
         }
-        guard let old, fresh.count < combined.count else {
+        guard let old, combined.contains(where: { !$0.isFresh }) else {
             // Everything read now: the index is in memory; cache it as one segment.
             let (index, columns) = reading.finish()
             var start = 0
+            var configPositions = Dictionary(index.runs.configKeys.entries.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
+            var summaryPositions = Dictionary(index.runs.summaryKeys.entries.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
+            var configPaths = index.runs.configKeys.entries.map(\.path)
+            var summaryPaths = index.runs.summaryKeys.entries.map(\.path)
             for position in combined.indices {
                 combined[position].segment = 0
                 combined[position].start = start
                 start += combined[position].rows
+                if let parsed = combined[position].sources?.parsed {
+                    combined[position].configCodes = KeyCodes.codes(of: parsed.config, positions: &configPositions, paths: &configPaths)
+                    combined[position].summaryCodes = KeyCodes.codes(of: parsed.summary, positions: &summaryPositions, paths: &summaryPaths)
+                }
             }
             _ = try? write(store, parts: IndexParts(runs: combined), table: index.runs, segments: [.new(columns: columns, rows: start)], replacing: old)
             return index
         }
-        return refreshed(store, old: old, combined: combined, fresh: fresh, reading: reading)
+        return refreshed(store, old: old, combined: combined, reading: reading)
     }
 
-    /// The index of kept and freshly read runs: the fresh runs' history goes to a new segment.
-    private static func refreshed(_ store: RunStore, old: Manifest, combined: [CachedRun], fresh: [Int], reading: IndexReading) -> RunIndex {
+    /// The index of kept and freshly read runs: the fresh runs' history goes to a new segment, and
+    /// the runs table is the old one's rows of kept runs with the fresh runs' rows put in place.
+    private static func refreshed(_ store: RunStore, old: Manifest, combined: [CachedRun], reading: IndexReading) -> RunIndex {
         var combined = combined
         let freshColumns = reading.history.finish()
         let freshRows = reading.history.runRows.count
@@ -129,13 +141,14 @@ public enum IndexCache {
             }
         }
         if freshRows > 0 { segments.append(.new(columns: freshColumns, rows: freshRows)) }
+        let damage = CacheDamage()
+        let table = patchedRunsTable(old: old, combined: &combined, damage: damage)
         let parts = IndexParts(runs: combined)
-        let table = parts.runsTable()
         // Too many segments, or more dead rows than live ones: rewrite the history as one segment.
         let liveRows = combined.reduce(0) { $0 + $1.rows }
         let storedRows = segments.reduce(0) { $0 + $1.rows }
         if segments.count > maxSegments || storedRows > 2 * liveRows {
-            let index = parts.index(table: table, segments: segments.map(\.reader), damage: CacheDamage())
+            let index = parts.index(table: table, segments: segments.map(\.reader), damage: damage)
             let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
             guard !index.isDamaged else { return rebuild(store) }
             var start = 0
@@ -149,7 +162,76 @@ public enum IndexCache {
         }
         let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
         let readers = written ?? segments.map(\.reader)
-        return parts.index(table: table, segments: readers, damage: CacheDamage())
+        // Writing read every old column; one that was damaged makes this index untrustworthy.
+        return damage.error == nil ? parts.index(table: table, segments: readers, damage: damage) : rebuild(store)
+    }
+
+    /// The runs table after a refresh, made column by column from the old table's rows of the
+    /// kept runs and a table of the fresh runs (each column as a build would make it from all
+    /// runs); the key catalogs from the runs' key codes, which are renumbered to them.
+    private static func patchedRunsTable(old: Manifest, combined: inout [CachedRun], damage: CacheDamage) -> RunsTable {
+        let oldTable = old.runsTable(damage: damage)
+        let kept = combined.indices.filter { !combined[$0].skipped }
+        let freshSources = kept.compactMap { combined[$0].isFresh ? combined[$0].sources?.parsed : nil }
+        let freshTable = RunsTable(metadata: freshSources.map(\.metadata), configs: freshSources.map(\.config), summaries: freshSources.map(\.summary))
+        // Catalogs: old paths first, then the fresh runs' new ones.
+        var catalogs: [KeyCatalog] = []
+        for summary in [false, true] {
+            let oldCatalog = summary ? old.summaryKeys : old.configKeys
+            var paths = oldCatalog.entries.map(\.path)
+            var positions = Dictionary(paths.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            var codes: [[UInt32]] = []
+            for position in kept {
+                if let parsed = combined[position].sources?.parsed {
+                    codes.append(KeyCodes.codes(of: summary ? parsed.summary : parsed.config, positions: &positions, paths: &paths))
+                } else {
+                    codes.append(summary ? combined[position].summaryCodes : combined[position].configCodes)
+                }
+            }
+            let (catalog, renumbered) = KeyCodes.catalog(paths: paths, runs: codes)
+            for (offset, position) in kept.enumerated() {
+                if summary { combined[position].summaryCodes = renumbered[offset] } else { combined[position].configCodes = renumbered[offset] }
+            }
+            catalogs.append(catalog)
+        }
+        // Each row's source: a row of the old table or of the fresh one; consecutive rows of one source merged.
+        var pieces: [(fresh: Bool, range: Range<Int>)] = []
+        var freshRow = 0
+        var ids: [String] = []
+        for position in kept {
+            let run = combined[position]
+            let row: (fresh: Bool, index: Int)
+            if run.isFresh {
+                row = (true, freshRow)
+                ids.append(freshTable.ids[freshRow])
+                freshRow += 1
+            } else {
+                row = (false, run.oldRow ?? 0)
+                ids.append(oldTable.ids[run.oldRow ?? 0])
+            }
+            if let last = pieces.last, last.fresh == row.fresh, last.range.upperBound == row.index {
+                pieces[pieces.count - 1].range = last.range.lowerBound..<(row.index + 1)
+            } else {
+                pieces.append((row.fresh, row.index..<(row.index + 1)))
+            }
+        }
+        let sources = kept.compactMap { combined[$0].sources }
+        let table = RunsTable(count: kept.count, ids: ids, configKeys: catalogs[0], summaryKeys: catalogs[1]) { [pieces] key in
+            if key == ["builtin", "config"] || key == ["builtin", "summary"] {
+                do {
+                    return try RunSources.objectColumn(sources, summary: key[1] == "summary")
+                } catch {
+                    damage.record(error)
+                    return Column.constant(.null, count: kept.count)
+                }
+            }
+            let parts = pieces.map { piece in (column: Optional(piece.fresh ? freshTable.column(key: key) : oldTable.column(key: key)), range: piece.range) }
+            var column = HistoryAssembler.concatenate(parts, total: kept.count)
+            guard key.first == "builtin" else { return column }
+            if column.type == .null, let declared = parts.lazy.compactMap({ $0.column?.type }).first(where: { $0 != .null }) { column.type = declared }
+            return RunsTable.dictionaryEncoded(column)
+        }
+        return table
     }
 
     /// Writes new segments, then the manifest (temporary name, fsync, rename), then removes
@@ -326,10 +408,16 @@ struct CachedRun {
     var start = 0
     var rows: Int
     var historyKeys: [(name: String, typeNames: Set<String>)]
-    /// Its parsed files (read now, or parsed from the manifest's sources).
+    /// Its files (read now, or kept in the manifest's sources); nil for a skipped run.
     var sources: RunSources?
     /// Whether it was read from the store by this refresh (its rows are in the new segment).
     var isFresh = false
+    /// For a run kept from the old manifest: its row in the old runs table.
+    var oldRow: Int?
+    /// The config and summary paths it holds, in `KeyCatalog.add` order, as `KeyCodes` of the
+    /// catalogs they are written with.
+    var configCodes: [UInt32] = []
+    var summaryCodes: [UInt32] = []
 
     init(location: RunLocation, stamp: RunStamp, racy: Bool, skipped: Bool, warnings: [String], segment: Int, start: Int, rows: Int,
          historyKeys: [(name: String, typeNames: Set<String>)]) {
@@ -349,26 +437,92 @@ struct CachedRun {
             location: read.location, stamp: read.stamp ?? RunStamp(), racy: racy, skipped: read.skipped, warnings: read.warnings,
             segment: 0, start: 0, rows: read.rows, historyKeys: read.historyKeys)
         if let metadata = read.metadata {
-            sources = RunSources(metadataBytes: read.metadataBytes, configBytes: read.configBytes, metadata: metadata, config: read.config, summary: read.summary)
+            sources = RunSources(
+                metadataBytes: read.metadataBytes, configBytes: read.configBytes, summaryBytes: Array(JSONWriter.compact(.object(read.summary)).utf8),
+                parsed: (metadata, read.config, read.summary))
         }
         isFresh = true
     }
 }
 
-/// A run's files as the runs table needs them, with the bytes the manifest keeps to re-derive them.
-final class RunSources: Sendable {
+/// A run's files as the manifest keeps them (`run.json` and `config.json` as read, the effective
+/// summary as compact JSON), parsed when the run was read now.
+final class RunSources: @unchecked Sendable {
     let metadataBytes: [UInt8]
     let configBytes: [UInt8]
-    let metadata: RunMetadata
-    let config: JSONObject
-    let summary: JSONObject
+    let summaryBytes: [UInt8]
+    let parsed: (metadata: RunMetadata, config: JSONObject, summary: JSONObject)?
 
-    init(metadataBytes: [UInt8], configBytes: [UInt8], metadata: RunMetadata, config: JSONObject, summary: JSONObject) {
+    init(metadataBytes: [UInt8], configBytes: [UInt8], summaryBytes: [UInt8], parsed: (metadata: RunMetadata, config: JSONObject, summary: JSONObject)?) {
         self.metadataBytes = metadataBytes
         self.configBytes = configBytes
-        self.metadata = metadata
-        self.config = config
-        self.summary = summary
+        self.summaryBytes = summaryBytes
+        self.parsed = parsed
+    }
+
+    /// The run's config or effective summary.
+    func object(summary: Bool) throws -> JSONObject {
+        if let parsed { return summary ? parsed.summary : parsed.config }
+        let bytes = summary ? summaryBytes : configBytes
+        if bytes.isEmpty { return [:] }
+        return try IndexReading.object(bytes, path: summary ? "summary" : "config.json")
+    }
+
+    /// The `config` or `summary` column of runs' sources, as a build makes it.
+    static func objectColumn(_ sources: [RunSources], summary: Bool) throws -> Column {
+        Column.from(try sources.map { Value.object(try $0.object(summary: summary)) }, type: .object)
+    }
+}
+
+/// A config or summary path a run holds, as one number: the path's position in its catalog
+/// times 256, plus the position of the value's type name in `names`.
+enum KeyCodes {
+    static let names = ["null", "bool", "int", "float", "string", "list", "object"]
+
+    /// The codes of `object`'s paths in `KeyCatalog.add` order; paths not yet in `positions` are added to it and to `paths`.
+    static func codes(of object: JSONObject, positions: inout [[String]: Int], paths: inout [[String]]) -> [UInt32] {
+        var codes: [UInt32] = []
+        func walk(_ object: JSONObject, _ prefix: [String]) {
+            for (key, value) in object {
+                let path = prefix + [key]
+                let position = positions[path] ?? {
+                    positions[path] = paths.count
+                    paths.append(path)
+                    return paths.count - 1
+                }()
+                codes.append(UInt32(position) << 8 | UInt32(names.firstIndex(of: value.typeName) ?? 0))
+                if case .object(let inner) = value { walk(inner, path) }
+            }
+        }
+        walk(object, [])
+        return codes
+    }
+
+    /// The catalog the runs' codes (over `paths`) make, in the order `KeyCatalog.add` over each run
+    /// in turn would make it, and each run's codes renumbered to it.
+    static func catalog(paths: [[String]], runs: [[UInt32]]) -> (catalog: KeyCatalog, codes: [[UInt32]]) {
+        var firstSeen = [(run: Int, member: Int)?](repeating: nil, count: paths.count)
+        var runCounts = [Int](repeating: 0, count: paths.count)
+        var typeCounts = [[Int]](repeating: [Int](repeating: 0, count: names.count), count: paths.count)
+        for (run, codes) in runs.enumerated() {
+            for (member, code) in codes.enumerated() {
+                let position = Int(code >> 8)
+                if firstSeen[position] == nil { firstSeen[position] = (run, member) }
+                runCounts[position] += 1
+                typeCounts[position][Int(code & 0xFF)] += 1
+            }
+        }
+        let order = paths.indices.compactMap { position in firstSeen[position].map { (position, $0.run, $0.member) } }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }.map(\.0)
+        var renumbered = [UInt32](repeating: 0, count: paths.count)
+        for (newPosition, position) in order.enumerated() { renumbered[position] = UInt32(newPosition) }
+        let entries = order.map { position in
+            var types: [String: Int] = [:]
+            for (type, count) in typeCounts[position].enumerated() where count > 0 { types[names[type]] = count }
+            return KeyCatalog.Entry(path: paths[position], runs: runCounts[position], types: types)
+        }
+        let codes = runs.map { $0.map { renumbered[Int($0 >> 8)] << 8 | ($0 & 0xFF) } }
+        return (KeyCatalog(entries: entries), codes)
     }
 }
 
@@ -404,11 +558,6 @@ struct IndexParts {
         kept = runs.filter { !$0.skipped }
         self.historyCatalog = historyCatalog
         self.historyNames = historyNames
-    }
-
-    func runsTable() -> RunsTable {
-        let kept = kept.compactMap(\.sources)
-        return RunsTable(metadata: kept.map(\.metadata), configs: kept.map(\.config), summaries: kept.map(\.summary))
     }
 
     /// For each history row, its run's row in the runs table.
