@@ -94,10 +94,11 @@ final class Manifest: Sendable {
     /// The runs table, every column read on first use (`damage` records a section found corrupt).
     func runsTable(damage: CacheDamage) -> RunsTable {
         let count = ids.count
+        let objects = ObjectsOnDemand { [self] in try sources().runs.compactMap { $0 } }
         return RunsTable(count: count, ids: ids, configKeys: configKeys, summaryKeys: summaryKeys) { [self] key in
-            if key == ["builtin", "config"] || key == ["builtin", "summary"] {
+            if columnSections[key] == nil, objects.isMadeFromObjects(key, configKeys: configKeys, summaryKeys: summaryKeys) {
                 do {
-                    return try RunSources.objectColumn(try sources().runs.compactMap { $0 }, summary: key[1] == "summary")
+                    return try objects.column(key)
                 } catch {
                     damage.record(error)
                     return Column.constant(.null, count: count)
@@ -157,7 +158,7 @@ final class Manifest: Sendable {
     static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
         let runs = parts.runs
         // The config and summary objects are read from section 2 when asked for.
-        let keys = table.cachedColumnKeys.filter { $0 != ["builtin", "config"] && $0 != ["builtin", "summary"] }
+        let keys = table.cachedColumnKeys
         var head = ByteWriter()
         head.strings(table.ids)
         head.u32(UInt32(segments.count))

@@ -73,6 +73,7 @@ public enum IndexCache {
         let toRead = oldSources == nil ? locations.count : keep.count(where: { $0 == nil })
         var combined: [CachedRun] = []
         var freshCount = 0
+        let oldRows = oldSources == nil ? [] : old?.runsTableRows ?? []
         for (position, location) in locations.enumerated() {
             if let oldPosition = keep[position], let old, let oldSources {
                 var run = old.runs[oldPosition]
@@ -80,7 +81,7 @@ public enum IndexCache {
                 run.historyKeys = oldSources.historyKeys[oldPosition]
                 run.configCodes = oldSources.configCodes[oldPosition]
                 run.summaryCodes = oldSources.summaryCodes[oldPosition]
-                run.oldRow = old.runsTableRows[oldPosition]
+                run.oldRow = oldRows[oldPosition]
                 combined.append(run)
             } else {
                 reading.read(location, stamp: stamps[position])
@@ -216,10 +217,11 @@ public enum IndexCache {
             }
         }
         let sources = kept.compactMap { combined[$0].sources }
-        let table = RunsTable(count: kept.count, ids: ids, configKeys: catalogs[0], summaryKeys: catalogs[1]) { [pieces] key in
-            if key == ["builtin", "config"] || key == ["builtin", "summary"] {
+        let objects = ObjectsOnDemand { sources }
+        let table = RunsTable(count: kept.count, ids: ids, configKeys: catalogs[0], summaryKeys: catalogs[1]) { [pieces, catalogs] key in
+            if objects.isMadeFromObjects(key, configKeys: catalogs[0], summaryKeys: catalogs[1]) {
                 do {
-                    return try RunSources.objectColumn(sources, summary: key[1] == "summary")
+                    return try objects.column(key)
                 } catch {
                     damage.record(error)
                     return Column.constant(.null, count: kept.count)
@@ -467,10 +469,37 @@ final class RunSources: @unchecked Sendable {
         if bytes.isEmpty { return [:] }
         return try IndexReading.object(bytes, path: summary ? "summary" : "config.json")
     }
+}
 
-    /// The `config` or `summary` column of runs' sources, as a build makes it.
-    static func objectColumn(_ sources: [RunSources], summary: Bool) throws -> Column {
-        Column.from(try sources.map { Value.object(try $0.object(summary: summary)) }, type: .object)
+/// The runs' config and summary objects, parsed from their sources the first time a column made
+/// from them is asked for (the whole objects, and paths that hold objects).
+final class ObjectsOnDemand: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parsed: (configs: [JSONObject], summaries: [JSONObject])?
+    private let sources: () throws -> [RunSources]
+
+    init(_ sources: @escaping () throws -> [RunSources]) {
+        self.sources = sources
+    }
+
+    func isMadeFromObjects(_ key: [String], configKeys: KeyCatalog, summaryKeys: KeyCatalog) -> Bool {
+        switch key.first {
+        case "builtin": return key == ["builtin", "config"] || key == ["builtin", "summary"]
+        case "config": return configKeys.entry(Array(key.dropFirst()))?.isObject ?? false
+        case "summary": return summaryKeys.entry(Array(key.dropFirst()))?.isObject ?? false
+        default: return false
+        }
+    }
+
+    func column(_ key: [String]) throws -> Column {
+        let objects = try lock.withLock {
+            if let parsed { return parsed }
+            let runs = try sources()
+            let made = (configs: try runs.map { try $0.object(summary: false) }, summaries: try runs.map { try $0.object(summary: true) })
+            parsed = made
+            return made
+        }
+        return RunsTable.columnFromObjects(key, configs: objects.configs, summaries: objects.summaries)
     }
 }
 

@@ -287,9 +287,24 @@ public struct RunsTable: Sendable {
         columns.column(["summary"] + path)
     }
 
-    /// The key of every column the index cache stores: the built-ins, then every catalogued config and summary path.
+    /// The key of every column the index cache stores: the built-ins but the whole config and
+    /// summary objects, then every catalogued config and summary path that never holds an object.
+    /// (The others are made from the runs' objects, which the cache keeps as JSON, when asked for.)
     var cachedColumnKeys: [[String]] {
-        Self.builtinNames.map { ["builtin", $0] } + configKeys.entries.map { ["config"] + $0.path } + summaryKeys.entries.map { ["summary"] + $0.path }
+        Self.builtinNames.filter { $0 != "config" && $0 != "summary" }.map { ["builtin", $0] }
+            + configKeys.entries.filter { !$0.isObject }.map { ["config"] + $0.path }
+            + summaryKeys.entries.filter { !$0.isObject }.map { ["summary"] + $0.path }
+    }
+
+    /// The column `key` made from every run's config and summary objects, as a build makes it.
+    static func columnFromObjects(_ key: [String], configs: @autoclosure () throws -> [JSONObject], summaries: @autoclosure () throws -> [JSONObject]) rethrows -> Column {
+        switch key {
+        case ["builtin", "config"]: return Column.from(try configs().map { Value.object($0) }, type: .object)
+        case ["builtin", "summary"]: return Column.from(try summaries().map { Value.object($0) }, type: .object)
+        default:
+            let path = Array(key.dropFirst())
+            return Column.from(try (key.first == "config" ? configs() : summaries()).map { $0.value(at: path).map(Value.init) ?? .null })
+        }
     }
 
     /// The column `key` (as `cachedColumnKeys` names it).
