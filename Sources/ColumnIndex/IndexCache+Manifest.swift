@@ -5,8 +5,7 @@ import RunStore
 /// 0. head: run count, the ids of the runs table, the history segments (name, rows), and the
 ///    directory of runs-table columns (key path → section);
 /// 1. runs: per run its location, flags, warnings and history range, then every run's stamp;
-/// 2. sources: per run the bytes of `run.json` and `config.json`, its effective summary as
-///    compact JSON and its history keys (read only by a refresh, to rebuild the runs table);
+/// 2. key codes: every run's config and summary paths (`KeyCodes`), read only by a refresh;
 /// 3. the config, summary and history key catalogs and the history's column names;
 /// 4… the runs table's columns, one per section.
 final class Manifest: Sendable {
@@ -58,8 +57,10 @@ final class Manifest: Sendable {
         }
         let kept = runs.filter { !$0.skipped }
         guard kept.count == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
-        for run in kept where run.rows > 0 {
-            guard run.segment < segments.count, run.start + run.rows <= segments[run.segment].rows else {
+        for run in kept {
+            guard run.segment < segments.count, run.start + run.rows <= segments[run.segment].rows,
+                run.sourceIndex < segments[run.segment].runCount
+            else {
                 throw IndexCacheError("\(path): a run's history is outside its segments")
             }
         }
@@ -128,31 +129,37 @@ final class Manifest: Sendable {
     }
 
     func sources() throws -> Sources {
+        var sources = Sources(runs: [], historyKeys: [], configCodes: [], summaryCodes: [])
+        var segmentRuns: [Int: [SegmentRun]] = [:]
+        for run in runs {
+            guard !run.skipped else {
+                sources.runs.append(nil)
+                sources.historyKeys.append([])
+                continue
+            }
+            let inSegment = try segmentRuns[run.segment] ?? segments[run.segment].runs()
+            segmentRuns[run.segment] = inSegment
+            sources.runs.append(inSegment[run.sourceIndex].sources)
+            sources.historyKeys.append(inSegment[run.sourceIndex].historyKeys)
+        }
         try file.section(2).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
-            var sources = Sources(runs: [], historyKeys: [], configCodes: [], summaryCodes: [])
-            sources.runs.reserveCapacity(runs.count)
-            for run in runs {
-                let metadataBytes = Array(try reader.blob())
-                let configBytes = Array(try reader.blob())
-                let summaryBytes = Array(try reader.blob())
-                let keyCount = Int(try reader.u32())
-                var keys: [(name: String, typeNames: Set<String>)] = []
-                for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
-                sources.historyKeys.append(keys)
-                for summary in [false, true] {
-                    let count = try reader.int()
-                    let codes = Array(try reader.raw(UInt32.self, count: count))
-                    let catalogCount = (summary ? summaryKeys : configKeys).entries.count
-                    guard codes.allSatisfy({ Int($0 >> 8) < catalogCount && Int($0 & 0xFF) < KeyCodes.names.count }) else {
+            for summary in [false, true] {
+                let offsets = try reader.raw(UInt32.self, count: runs.count + 1)
+                let codes = try reader.raw(UInt32.self, count: Int(offsets[runs.count]))
+                let catalogCount = (summary ? summaryKeys : configKeys).entries.count
+                for position in runs.indices {
+                    let (from, to) = (Int(offsets[position]), Int(offsets[position + 1]))
+                    guard from <= to, to <= codes.count else { throw IndexCacheError("a run's key codes are out of range") }
+                    let runCodes = Array(codes[from..<to])
+                    guard runCodes.allSatisfy({ Int($0 >> 8) < catalogCount && Int($0 & 0xFF) < KeyCodes.names.count }) else {
                         throw IndexCacheError("a run's key codes are out of range")
                     }
-                    if summary { sources.summaryCodes.append(codes) } else { sources.configCodes.append(codes) }
+                    if summary { sources.summaryCodes.append(runCodes) } else { sources.configCodes.append(runCodes) }
                 }
-                sources.runs.append(run.skipped ? nil : RunSources(metadataBytes: metadataBytes, configBytes: configBytes, summaryBytes: summaryBytes, parsed: nil))
             }
-            return sources
         }
+        return sources
     }
 
     static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
@@ -176,19 +183,15 @@ final class Manifest: Sendable {
         for run in runs { encode(run, into: &runSection) }
         runSection.raw(ContiguousArray(runs.flatMap(\.stamp.fields)))
         var sources = ByteWriter()
-        for run in runs {
-            sources.blob(run.sources?.metadataBytes ?? [])
-            sources.blob(run.sources?.configBytes ?? [])
-            sources.blob(run.sources?.summaryBytes ?? [])
-            sources.u32(UInt32(run.historyKeys.count))
-            for key in run.historyKeys {
-                sources.string(key.name)
-                sources.strings(key.typeNames.sorted())
+        for summary in [false, true] {
+            var offsets = ContiguousArray<UInt32>([0])
+            var codes = ContiguousArray<UInt32>()
+            for run in runs {
+                codes.append(contentsOf: summary ? run.summaryCodes : run.configCodes)
+                offsets.append(UInt32(codes.count))
             }
-            for codes in [run.configCodes, run.summaryCodes] {
-                sources.int(codes.count)
-                sources.raw(ContiguousArray(codes))
-            }
+            sources.raw(offsets)
+            sources.raw(codes)
         }
         var catalogs = ByteWriter()
         encode(table.configKeys, into: &catalogs)
@@ -209,6 +212,7 @@ final class Manifest: Sendable {
         writer.u8((run.skipped ? 1 : 0) | (run.racy ? 2 : 0))
         writer.strings(run.warnings)
         writer.u32(UInt32(run.segment))
+        writer.u32(UInt32(run.sourceIndex))
         writer.int(run.start)
         writer.int(run.rows)
     }
@@ -219,11 +223,14 @@ final class Manifest: Sendable {
         let flags = try reader.u8()
         let warnings = try reader.strings()
         let segment = Int(try reader.u32())
+        let sourceIndex = Int(try reader.u32())
         let start = try reader.int()
         let rows = try reader.int()
-        return CachedRun(
+        var run = CachedRun(
             location: RunLocation(entity: location[0], project: location[1], id: location[2]), stamp: RunStamp(),
             racy: flags & 2 != 0, skipped: flags & 1 != 0, warnings: warnings, segment: segment, start: start, rows: rows, historyKeys: [])
+        run.sourceIndex = sourceIndex
+        return run
     }
 
     private static func encode(_ catalog: KeyCatalog, into writer: inout ByteWriter) {

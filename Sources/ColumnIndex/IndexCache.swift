@@ -98,16 +98,20 @@ public enum IndexCache {
             var summaryPositions = Dictionary(index.runs.summaryKeys.entries.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
             var configPaths = index.runs.configKeys.entries.map(\.path)
             var summaryPaths = index.runs.summaryKeys.entries.map(\.path)
+            var sourceIndex = 0
             for position in combined.indices {
                 combined[position].segment = 0
                 combined[position].start = start
                 start += combined[position].rows
                 if let parsed = combined[position].sources?.parsed {
+                    combined[position].sourceIndex = sourceIndex
+                    sourceIndex += 1
                     combined[position].configCodes = KeyCodes.codes(of: parsed.config, positions: &configPositions, paths: &configPaths)
                     combined[position].summaryCodes = KeyCodes.codes(of: parsed.summary, positions: &summaryPositions, paths: &summaryPaths)
                 }
             }
-            _ = try? write(store, parts: IndexParts(runs: combined), table: index.runs, segments: [.new(columns: columns, rows: start)], replacing: old)
+            let segment = SegmentSource.new(columns: columns, rows: start, runs: combined.compactMap(\.segmentRun))
+            _ = try? write(store, parts: IndexParts(runs: combined), table: index.runs, segments: [segment], replacing: old)
             return index
         }
         return refreshed(store, old: old, combined: combined, reading: reading)
@@ -122,26 +126,29 @@ public enum IndexCache {
         // Segments still in use, renumbered, then the new one.
         var used: [Int: Int] = [:]
         var segments: [SegmentSource] = []
-        for run in combined where run.rows > 0 && !run.isFresh && !run.skipped {
+        for run in combined where !run.isFresh && !run.skipped {
             if used[run.segment] == nil {
                 used[run.segment] = segments.count
                 segments.append(.existing(old.segments[run.segment]))
             }
         }
         var start = 0
+        var freshRuns: [SegmentRun] = []
         let newSegment = segments.count
         for position in combined.indices {
             if combined[position].isFresh {
                 combined[position].segment = newSegment
                 combined[position].start = start
+                combined[position].sourceIndex = freshRuns.count
                 start += combined[position].rows
+                if let run = combined[position].segmentRun { freshRuns.append(run) }
             } else if let renumbered = used[combined[position].segment] {
                 combined[position].segment = renumbered
             } else {
                 combined[position].segment = 0
             }
         }
-        if freshRows > 0 { segments.append(.new(columns: freshColumns, rows: freshRows)) }
+        if !freshRuns.isEmpty { segments.append(.new(columns: freshColumns, rows: freshRows, runs: freshRuns)) }
         let damage = CacheDamage()
         let table = patchedRunsTable(old: old, combined: &combined, damage: damage)
         let parts = IndexParts(runs: combined)
@@ -153,12 +160,18 @@ public enum IndexCache {
             let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
             guard !index.isDamaged else { return rebuild(store) }
             var start = 0
+            var sourceIndex = 0
             for position in combined.indices {
                 combined[position].segment = 0
                 combined[position].start = start
                 start += combined[position].rows
+                if !combined[position].skipped {
+                    combined[position].sourceIndex = sourceIndex
+                    sourceIndex += 1
+                }
             }
-            _ = try? write(store, parts: IndexParts(runs: combined), table: table, segments: [.new(columns: columns, rows: liveRows)], replacing: old)
+            let segment = SegmentSource.new(columns: columns, rows: liveRows, runs: combined.compactMap(\.segmentRun))
+            _ = try? write(store, parts: IndexParts(runs: combined), table: table, segments: [segment], replacing: old)
             return IndexParts(runs: combined).index(table: table, columns: columns)
         }
         let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
@@ -246,9 +259,9 @@ public enum IndexCache {
         for segment in segments {
             switch segment {
             case .existing(let reader): readers.append(reader)
-            case .new(let columns, let rows):
+            case .new(let columns, let rows, let runs):
                 let name = "segment-\(uniqueSuffix()).rqi"
-                try SegmentReader.write(columns: columns, rows: rows, to: "\(directory)/\(name)")
+                try SegmentReader.write(columns: columns, rows: rows, runs: runs, to: "\(directory)/\(name)")
                 readers.append(try SegmentReader(directory: directory, name: name))
             }
         }
@@ -414,12 +427,17 @@ struct CachedRun {
     var sources: RunSources?
     /// Whether it was read from the store by this refresh (its rows are in the new segment).
     var isFresh = false
+    /// Its position among the runs of segment `segment` (which keeps its files).
+    var sourceIndex = 0
     /// For a run kept from the old manifest: its row in the old runs table.
     var oldRow: Int?
     /// The config and summary paths it holds, in `KeyCatalog.add` order, as `KeyCodes` of the
     /// catalogs they are written with.
     var configCodes: [UInt32] = []
     var summaryCodes: [UInt32] = []
+
+    /// The run as a segment keeps it (nil for a skipped run).
+    var segmentRun: SegmentRun? { sources.map { SegmentRun(sources: $0, historyKeys: historyKeys) } }
 
     init(location: RunLocation, stamp: RunStamp, racy: Bool, skipped: Bool, warnings: [String], segment: Int, start: Int, rows: Int,
          historyKeys: [(name: String, typeNames: Set<String>)]) {
@@ -634,12 +652,12 @@ extension CachedRun: @unchecked Sendable {}
 /// A history segment to be part of a manifest: one already on disk, or columns to write.
 enum SegmentSource {
     case existing(SegmentReader)
-    case new(columns: [(name: String, column: Column)], rows: Int)
+    case new(columns: [(name: String, column: Column)], rows: Int, runs: [SegmentRun])
 
     var rows: Int {
         switch self {
         case .existing(let reader): return reader.rows
-        case .new(_, let rows): return rows
+        case .new(_, let rows, _): return rows
         }
     }
 
@@ -647,40 +665,53 @@ enum SegmentSource {
     var reader: SegmentReader {
         switch self {
         case .existing(let reader): return reader
-        case .new(let columns, let rows): return SegmentReader(inMemory: columns, rows: rows)
+        case .new(let columns, let rows, let runs): return SegmentReader(inMemory: columns, rows: rows, runs: runs)
         }
     }
 }
 
-/// A history segment file: section 0 lists the row count and the column names, section `i + 1` is column `i`.
+/// A run as a segment keeps it: its files and the history keys it logged.
+struct SegmentRun: @unchecked Sendable {
+    var sources: RunSources
+    var historyKeys: [(name: String, typeNames: Set<String>)]
+}
+
+/// A history segment file: section 0 holds the row count, the column names and the run count;
+/// section 1 the runs' files and history keys; section `i + 2` is column `i`.
 final class SegmentReader: Sendable {
     let name: String
     let rows: Int
+    let runCount: Int
     private let file: CacheFile?
     private let sections: [String: Int]
     private let memory: [String: Column]
+    private let memoryRuns: [SegmentRun]
 
     init(directory: String, name: String) throws {
         self.name = name
         let file = try CacheFile(path: "\(directory)/\(name)", kind: .segment)
         let head = try file.section(0)
-        (rows, sections) = try head.withUnsafeBytes { bytes in
+        (rows, runCount, sections) = try head.withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
             let rows = try reader.int()
             let names = try reader.strings()
-            guard names.count + 1 == file.sectionCount else { throw IndexCacheError("\(name): its columns do not match its sections") }
-            return (rows, Dictionary(names.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { first, _ in first }))
+            let runCount = try reader.int()
+            guard names.count + 2 == file.sectionCount else { throw IndexCacheError("\(name): its columns do not match its sections") }
+            return (rows, runCount, Dictionary(names.enumerated().map { ($1, $0 + 2) }, uniquingKeysWith: { first, _ in first }))
         }
         self.file = file
         memory = [:]
+        memoryRuns = []
     }
 
-    init(inMemory columns: [(name: String, column: Column)], rows: Int) {
+    init(inMemory columns: [(name: String, column: Column)], rows: Int, runs: [SegmentRun]) {
         name = ""
         self.rows = rows
+        runCount = runs.count
         file = nil
         sections = [:]
         memory = Dictionary(columns.map { ($0.name, $0.column) }, uniquingKeysWith: { first, _ in first })
+        memoryRuns = runs
     }
 
     /// The column `name` of this segment, nil when none of its runs logged it.
@@ -697,15 +728,49 @@ final class SegmentReader: Sendable {
         return memory[name]
     }
 
-    static func write(columns: [(name: String, column: Column)], rows: Int, to path: String) throws {
+    /// The files and history keys of the segment's runs, in the order they were written.
+    func runs() throws -> [SegmentRun] {
+        guard let file else { return memoryRuns }
+        return try file.section(1).withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            return try (0..<runCount).map { _ in
+                let metadataBytes = Array(try reader.blob())
+                let configBytes = Array(try reader.blob())
+                let summaryBytes = Array(try reader.blob())
+                let keyCount = Int(try reader.u32())
+                var keys: [(name: String, typeNames: Set<String>)] = []
+                for _ in 0..<keyCount { keys.append((try reader.string(), Set(try reader.strings()))) }
+                return SegmentRun(sources: RunSources(metadataBytes: metadataBytes, configBytes: configBytes, summaryBytes: summaryBytes, parsed: nil), historyKeys: keys)
+            }
+        }
+    }
+
+    static func write(columns: [(name: String, column: Column)], rows: Int, runs: [SegmentRun], to path: String) throws {
         var head = ByteWriter()
         head.int(rows)
         head.strings(columns.map(\.name))
-        try CacheContainer.write(count: columns.count + 1, kind: .segment, to: path) { index in
-            guard index > 0 else { return head.bytes }
-            var writer = ByteWriter()
-            ColumnCodec.encode(columns[index - 1].column, into: &writer)
-            return writer.bytes
+        head.int(runs.count)
+        try CacheContainer.write(count: columns.count + 2, kind: .segment, to: path) { index in
+            switch index {
+            case 0: return head.bytes
+            case 1:
+                var writer = ByteWriter()
+                for run in runs {
+                    writer.blob(run.sources.metadataBytes)
+                    writer.blob(run.sources.configBytes)
+                    writer.blob(run.sources.summaryBytes)
+                    writer.u32(UInt32(run.historyKeys.count))
+                    for key in run.historyKeys {
+                        writer.string(key.name)
+                        writer.strings(key.typeNames.sorted())
+                    }
+                }
+                return writer.bytes
+            default:
+                var writer = ByteWriter()
+                ColumnCodec.encode(columns[index - 2].column, into: &writer)
+                return writer.bytes
+            }
         }
     }
 }
