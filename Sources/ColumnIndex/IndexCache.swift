@@ -849,6 +849,10 @@ struct HistoryAssembler: Sendable {
         var anyNull = false
         var position = 0
         for part in parts {
+            if let column = part.column, column.validity == nil {
+                position += part.range.count
+                continue
+            }
             for row in part.range {
                 if !(part.column?.isValid(row) ?? false) {
                     validity[position] = false
