@@ -16,7 +16,7 @@ final class Manifest: Sendable {
     let configKeys: KeyCatalog
     let summaryKeys: KeyCatalog
     private let historyKeys: KeyCatalog
-    private let historyNames: [String]
+    let historyNames: [String]
     private let columnSections: [[String]: Int]
 
     /// Opens the manifest and every segment it uses, checking all but the lazily read sections.
@@ -120,16 +120,21 @@ final class Manifest: Sendable {
         }
     }
 
-    /// Each run's recorded files (nil for skipped runs), history keys and key codes, for a refresh.
+    /// Each run's recorded files (nil for skipped runs) and history keys.
     struct Sources {
         var runs: [RunSources?]
         var historyKeys: [[(name: String, typeNames: Set<String>)]]
-        var configCodes: [[UInt32]]
-        var summaryCodes: [[UInt32]]
+    }
+
+    /// Each run's config, summary and history key codes (`KeyCodes`), for a refresh.
+    struct KeyCodeLists {
+        var config: [[UInt32]] = []
+        var summary: [[UInt32]] = []
+        var history: [[UInt32]] = []
     }
 
     func sources() throws -> Sources {
-        var sources = Sources(runs: [], historyKeys: [], configCodes: [], summaryCodes: [])
+        var sources = Sources(runs: [], historyKeys: [])
         var segmentRuns: [Int: [SegmentRun]] = [:]
         for run in runs {
             guard !run.skipped else {
@@ -142,24 +147,32 @@ final class Manifest: Sendable {
             sources.runs.append(inSegment[run.sourceIndex].sources)
             sources.historyKeys.append(inSegment[run.sourceIndex].historyKeys)
         }
+        return sources
+    }
+
+    func keyCodes() throws -> KeyCodeLists {
         try file.section(2).withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
-            for summary in [false, true] {
+            var lists = KeyCodeLists()
+            for (list, positions, maximumType) in [(0, configKeys.entries.count, KeyCodes.names.count), (1, summaryKeys.entries.count, KeyCodes.names.count), (2, historyNames.count, 256)] {
                 let offsets = try reader.raw(UInt32.self, count: runs.count + 1)
                 let codes = try reader.raw(UInt32.self, count: Int(offsets[runs.count]))
-                let catalogCount = (summary ? summaryKeys : configKeys).entries.count
                 for position in runs.indices {
                     let (from, to) = (Int(offsets[position]), Int(offsets[position + 1]))
                     guard from <= to, to <= codes.count else { throw IndexCacheError("a run's key codes are out of range") }
                     let runCodes = Array(codes[from..<to])
-                    guard runCodes.allSatisfy({ Int($0 >> 8) < catalogCount && Int($0 & 0xFF) < KeyCodes.names.count }) else {
+                    guard runCodes.allSatisfy({ Int($0 >> 8) < positions && Int($0 & 0xFF) < maximumType }) else {
                         throw IndexCacheError("a run's key codes are out of range")
                     }
-                    if summary { sources.summaryCodes.append(runCodes) } else { sources.configCodes.append(runCodes) }
+                    switch list {
+                    case 0: lists.config.append(runCodes)
+                    case 1: lists.summary.append(runCodes)
+                    default: lists.history.append(runCodes)
+                    }
                 }
             }
+            return lists
         }
-        return sources
     }
 
     static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
@@ -183,11 +196,11 @@ final class Manifest: Sendable {
         for run in runs { encode(run, into: &runSection) }
         runSection.raw(ContiguousArray(runs.flatMap(\.stamp.fields)))
         var sources = ByteWriter()
-        for summary in [false, true] {
+        for list in [\CachedRun.configCodes, \CachedRun.summaryCodes, \CachedRun.historyCodes] {
             var offsets = ContiguousArray<UInt32>([0])
             var codes = ContiguousArray<UInt32>()
             for run in runs {
-                codes.append(contentsOf: summary ? run.summaryCodes : run.configCodes)
+                codes.append(contentsOf: run[keyPath: list])
                 offsets.append(UInt32(codes.count))
             }
             sources.raw(offsets)

@@ -58,7 +58,7 @@ public enum IndexCache {
     ) -> RunIndex {
         // Which runs to keep: unchanged since `old` read them, and not changed too recently to tell.
         var keep: [Int?] = Array(repeating: nil, count: locations.count)
-        var oldSources: Manifest.Sources?
+        var oldCodes: Manifest.KeyCodeLists?
         if let old {
             var positions: [RunLocation: Int] = [:]
             for (position, run) in old.runs.enumerated() { positions[run.location] = position }
@@ -67,20 +67,20 @@ public enum IndexCache {
                     keep[position] = oldPosition
                 }
             }
-            if keep.contains(where: { $0 != nil }) { oldSources = try? old.sources() }
+            if keep.contains(where: { $0 != nil }) { oldCodes = try? old.keyCodes() }
         }
         var reading = IndexReading(store: store)
-        let toRead = oldSources == nil ? locations.count : keep.count(where: { $0 == nil })
+        let toRead = oldCodes == nil ? locations.count : keep.count(where: { $0 == nil })
         var combined: [CachedRun] = []
         var freshCount = 0
-        let oldRows = oldSources == nil ? [] : old?.runsTableRows ?? []
+        let oldRows = oldCodes == nil ? [] : old?.runsTableRows ?? []
         for (position, location) in locations.enumerated() {
-            if let oldPosition = keep[position], let old, let oldSources {
+            if let oldPosition = keep[position], let old, let oldCodes {
                 var run = old.runs[oldPosition]
-                run.sources = oldSources.runs[oldPosition]
-                run.historyKeys = oldSources.historyKeys[oldPosition]
-                run.configCodes = oldSources.configCodes[oldPosition]
-                run.summaryCodes = oldSources.summaryCodes[oldPosition]
+                run.configCodes = oldCodes.config[oldPosition]
+                run.summaryCodes = oldCodes.summary[oldPosition]
+                run.historyCodes = oldCodes.history[oldPosition]
+                run.oldPosition = oldPosition
                 run.oldRow = oldRows[oldPosition]
                 combined.append(run)
             } else {
@@ -111,7 +111,7 @@ public enum IndexCache {
                 }
             }
             let segment = SegmentSource.new(columns: columns, rows: start, runs: combined.compactMap(\.segmentRun))
-            _ = try? write(store, parts: IndexParts(runs: combined), table: index.runs, segments: [segment], replacing: old)
+            _ = try? write(store, parts: IndexParts(runs: combined, historySpace: []), table: index.runs, segments: [segment], replacing: old)
             return index
         }
         return refreshed(store, old: old, combined: combined, reading: reading)
@@ -151,14 +151,21 @@ public enum IndexCache {
         if !freshRuns.isEmpty { segments.append(.new(columns: freshColumns, rows: freshRows, runs: freshRuns)) }
         let damage = CacheDamage()
         let table = patchedRunsTable(old: old, combined: &combined, damage: damage)
-        let parts = IndexParts(runs: combined)
+        let parts = IndexParts(runs: combined, historySpace: old.historyNames)
         // Too many segments, or more dead rows than live ones: rewrite the history as one segment.
         let liveRows = combined.reduce(0) { $0 + $1.rows }
         let storedRows = segments.reduce(0) { $0 + $1.rows }
         if segments.count > maxSegments || storedRows > 2 * liveRows {
             let index = parts.index(table: table, segments: segments.map(\.reader), damage: damage)
             let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
-            guard !index.isDamaged else { return rebuild(store) }
+            // The one new segment keeps every run's files: those of kept runs come from the old segments.
+            guard !index.isDamaged, let oldSources = try? old.sources() else { return rebuild(store) }
+            for position in combined.indices {
+                if let oldPosition = combined[position].oldPosition {
+                    combined[position].sources = oldSources.runs[oldPosition]
+                    combined[position].historyKeys = oldSources.historyKeys[oldPosition]
+                }
+            }
             var start = 0
             var sourceIndex = 0
             for position in combined.indices {
@@ -171,8 +178,9 @@ public enum IndexCache {
                 }
             }
             let segment = SegmentSource.new(columns: columns, rows: liveRows, runs: combined.compactMap(\.segmentRun))
-            _ = try? write(store, parts: IndexParts(runs: combined), table: table, segments: [segment], replacing: old)
-            return IndexParts(runs: combined).index(table: table, columns: columns)
+            let compacted = IndexParts(runs: combined, historySpace: old.historyNames)
+            _ = try? write(store, parts: compacted, table: table, segments: [segment], replacing: old)
+            return compacted.index(table: table, columns: columns)
         }
         let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
         let readers = written ?? segments.map(\.reader)
@@ -229,8 +237,16 @@ public enum IndexCache {
                 pieces.append((row.fresh, row.index..<(row.index + 1)))
             }
         }
-        let sources = kept.compactMap { combined[$0].sources }
-        let objects = ObjectsOnDemand { sources }
+        let runSources = kept.map { (oldPosition: combined[$0].oldPosition, sources: combined[$0].sources) }
+        let objects = ObjectsOnDemand {
+            let oldSources = runSources.contains { $0.sources == nil } ? try old.sources().runs : []
+            return try runSources.map { run in
+                guard let sources = run.sources ?? run.oldPosition.flatMap({ oldSources[$0] }) else {
+                    throw IndexCacheError("a kept run's files are missing from its segment")
+                }
+                return sources
+            }
+        }
         let table = RunsTable(count: kept.count, ids: ids, configKeys: catalogs[0], summaryKeys: catalogs[1]) { [pieces, catalogs] key in
             if objects.isMadeFromObjects(key, configKeys: catalogs[0], summaryKeys: catalogs[1]) {
                 do {
@@ -429,8 +445,11 @@ struct CachedRun {
     var isFresh = false
     /// Its position among the runs of segment `segment` (which keeps its files).
     var sourceIndex = 0
-    /// For a run kept from the old manifest: its row in the old runs table.
+    /// For a run kept from the old manifest: its position there and its row in the old runs table.
+    var oldPosition: Int?
     var oldRow: Int?
+    /// The history keys it logged as `KeyCodes.history` codes over some list of names.
+    var historyCodes: [UInt32] = []
     /// The config and summary paths it holds, in `KeyCatalog.add` order, as `KeyCodes` of the
     /// catalogs they are written with.
     var configCodes: [UInt32] = []
@@ -526,6 +545,46 @@ final class ObjectsOnDemand: @unchecked Sendable {
 enum KeyCodes {
     static let names = ["null", "bool", "int", "float", "string", "list", "object"]
 
+    /// A set of type names as bits (bit `i` for `names[i]`).
+    static func mask(_ typeNames: Set<String>) -> UInt32 {
+        names.enumerated().reduce(0) { typeNames.contains($1.element) ? $0 | 1 << UInt32($1.offset) : $0 }
+    }
+
+    /// The history key catalog and column names (`_step`, `_timestamp`, `_runtime`, then keys in
+    /// first-logged order) that runs' history codes (name position · 256 + type mask) over `names`
+    /// make, as a build reading them in order would; and the codes renumbered to the column names.
+    static func history(names: [String], runs: [[UInt32]]) -> (catalog: KeyCatalog, names: [String], renumbered: [[UInt32]]) {
+        var columnNames = ["_step", "_timestamp", "_runtime"]
+        var columnPositions = [Int?](repeating: nil, count: names.count)
+        for (position, name) in names.enumerated() {
+            if let builtin = columnNames.firstIndex(of: name) { columnPositions[position] = builtin }
+        }
+        var catalogOrder: [Int] = []
+        var runCounts = [Int](repeating: 0, count: names.count)
+        var typeCounts = [[Int]](repeating: [Int](repeating: 0, count: Self.names.count), count: names.count)
+        for codes in runs {
+            for code in codes {
+                let position = Int(code >> 8)
+                if columnPositions[position] == nil {
+                    columnPositions[position] = columnNames.count
+                    columnNames.append(names[position])
+                }
+                let mask = code & 0xFF
+                guard mask != 0 else { continue }
+                if runCounts[position] == 0 { catalogOrder.append(position) }
+                runCounts[position] += 1
+                for type in Self.names.indices where mask & 1 << UInt32(type) != 0 { typeCounts[position][type] += 1 }
+            }
+        }
+        let entries = catalogOrder.map { position in
+            var types: [String: Int] = [:]
+            for (type, count) in typeCounts[position].enumerated() where count > 0 { types[Self.names[type]] = count }
+            return KeyCatalog.Entry(path: [names[position]], runs: runCounts[position], types: types)
+        }
+        let renumbered = runs.map { $0.map { UInt32(columnPositions[Int($0 >> 8)] ?? 0) << 8 | ($0 & 0xFF) } }
+        return (KeyCatalog(entries: entries), columnNames, renumbered)
+    }
+
     /// The codes of `object`'s paths in `KeyCatalog.add` order; paths not yet in `positions` are added to it and to `paths`.
     static func codes(of object: JSONObject, positions: inout [[String]: Int], paths: inout [[String]]) -> [UInt32] {
         var codes: [UInt32] = []
@@ -583,20 +642,34 @@ struct IndexParts {
     let historyCatalog: KeyCatalog
     let historyNames: [String]
 
-    init(runs: [CachedRun]) {
-        self.runs = runs
-        kept = runs.filter { !$0.skipped }
-        var catalog = KeyCatalog()
-        var names = ["_step", "_timestamp", "_runtime"]
-        var known = Set(names)
-        for run in kept {
-            for key in run.historyKeys {
-                if known.insert(key.name).inserted { names.append(key.name) }
-                if !key.typeNames.isEmpty { catalog.record([key.name], typeNames: key.typeNames) }
+    /// The parts of these runs, the history catalog and column names made from their history keys
+    /// (kept runs' codes over `historySpace`, fresh runs' keys), every run's codes renumbered to the names.
+    init(runs: [CachedRun], historySpace: [String]) {
+        var runs = runs
+        var space = historySpace
+        var positions = Dictionary(space.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        for position in runs.indices where runs[position].isFresh {
+            runs[position].historyCodes = runs[position].historyKeys.map { key in
+                let index = positions[key.name] ?? {
+                    positions[key.name] = space.count
+                    space.append(key.name)
+                    return space.count - 1
+                }()
+                return UInt32(index) << 8 | KeyCodes.mask(key.typeNames)
             }
         }
-        historyCatalog = catalog
-        historyNames = names
+        let kept = runs.filter { !$0.skipped }
+        let history = KeyCodes.history(names: space, runs: kept.map(\.historyCodes))
+        historyCatalog = history.catalog
+        historyNames = history.names
+        let renumbered = history.renumbered
+        var keptPosition = 0
+        for position in runs.indices where !runs[position].skipped {
+            runs[position].historyCodes = renumbered[keptPosition]
+            keptPosition += 1
+        }
+        self.runs = runs
+        self.kept = runs.filter { !$0.skipped }
     }
 
     /// The parts a manifest recorded (its runs without their history keys).
