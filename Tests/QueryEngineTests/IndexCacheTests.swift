@@ -191,7 +191,7 @@ import Glibc
         defer { directory.remove() }
         let store = try Self.makeStore(directory)
         let expected = try Self.answers(Engine(store: store))
-        let results = Mutex<[[String]]>([])
+        let results = Locked<[[String]]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             let answers = (try? Self.answers(Engine(cachedIndexOf: store))) ?? []
             results.withLock { $0.append(answers) }
@@ -201,8 +201,8 @@ import Glibc
     }
 }
 
-/// A value behind a lock (Synchronization's Mutex needs macOS 15; this needs nothing).
-final class Mutex<Value>: @unchecked Sendable {
+/// A value behind a lock, for results gathered from concurrent work.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
