@@ -12,12 +12,14 @@ import Darwin
 ///
 /// ```
 /// stat every run ──▶ all unchanged ─────────────▶ load: a few checked reads, columns on first use
-///               └──▶ some runs new/changed/gone ─▶ read only those into a new history segment,
-///                                                 write a new manifest (temporary name, fsync, rename)
+///               └──▶ some runs new/changed/gone ─▶ read only those into a new segment, patch the
+///                                                 runs table, write a new manifest (temporary
+///                                                 name, fsync, rename)
 /// ```
-/// The manifest (`index/manifest.rqi`) holds the runs table's columns, the key catalogs, what each
-/// run's files were when read, and where each run's history rows are: a range of one of the
-/// history segments (`index/segment-*.rqi`, written once, never changed). Every file is versioned
+/// The manifest (`index/manifest.rqi`) holds the runs table's columns, the key catalogs and each
+/// run's key codes, what each run's files were when read, and where each run is kept: its files
+/// and a range of history rows in one of the segments (`index/segment-*.rqi`, written once, never
+/// changed). Every file is versioned
 /// and checksummed per section; a missing, foreign-version, truncated or corrupt cache is rebuilt,
 /// and a section found corrupt only when read lazily marks the index damaged (`RunIndex.isDamaged`)
 /// so its user rebuilds and asks again. Deleting `index/` is always safe. `docs/STORE.md` has the format.
