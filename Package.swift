@@ -16,8 +16,10 @@ let package = Package(
         // The store on disk: format, JSON, writers, readers, importers.
         .target(
             name: "RunStore",
-            dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["CCrypto", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
+        // OpenSSL's SHA-256 for the artifact blob store (Debian: libssl-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The query language's front end: spans, diagnostics, tokens, lexer, AST, parser. No dependencies.
         .target(name: "QuerySyntax"),
         // The columnar index: values, typed columns with validity bitmaps, the runs and history tables.
@@ -32,16 +34,24 @@ let package = Package(
         .target(name: "ReadlineShim", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
         // The seeded generator of interchange data (tests, benchmarks, the sample store).
         .target(name: "RunGenerator", dependencies: ["RunStore"]),
+        // The system's SQLite 3 (Debian: libsqlite3-dev; .ci/run installs it when missing).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // `runql import mlflow`: MLflow file stores (mlruns/) and SQLite databases (mlflow.db).
+        .target(name: "MLflowImport", dependencies: ["RunStore", "CSQLite"]),
+        // Importer of W&B run folders: the .wandb transaction log (framing, protobuf by hand) into the store.
+        .target(name: "WandbImport", dependencies: ["RunStore", .product(name: "OrderedCollections", package: "swift-collections")]),
         // The command line: argument parsing and the commands.
         .target(
             name: "RunQLCLI",
             dependencies: [
                 "RunStore",
                 "RunGenerator",
+                "WandbImport",
                 "QuerySyntax",
                 "QueryEngine",
                 "ResultFormat",
                 "ReadlineShim",
+                "MLflowImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +68,13 @@ let package = Package(
             exclude: ["golden", "stores", "samples", "oracle"]
         ),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunGenerator", "TestSupport"]),
+        // The MLflow importer against fixtures/ (an mlruns/ and an mlflow.db) and MLflow's own reference answers.
+        .testTarget(
+            name: "MLflowImportTests",
+            dependencies: ["MLflowImport", "CSQLite", "RunStore", "QueryEngine", "ColumnIndex", "TestSupport"],
+            exclude: ["fixtures"]
+        ),
+        .testTarget(name: "WandbImportTests", dependencies: ["WandbImport", "RunStore", "TestSupport"], exclude: ["fixtures"]),
         // Runs the built `runql` binary in separate processes: end-to-end, concurrency and crash tests.
         .testTarget(name: "RunQLCLITests", dependencies: ["runql", "RunStore", "TestSupport"]),
     ],

@@ -40,6 +40,7 @@ public struct Column: Sendable {
     }
 
     @inline(__always)
+    @inlinable
     public func isValid(_ rowIndex: Int) -> Bool {
         validity?[rowIndex] ?? true
     }
@@ -71,22 +72,36 @@ public struct Column: Sendable {
         if case .string(let text) = value {
             return Column(storage: .dictionary(codes: ContiguousArray(repeating: 0, count: count), dictionary: StringDictionary([text])), type: .varchar)
         }
-        return from(repeatElement(value, count: count))
+        switch value {
+        case .int(let number): return Column(storage: .int(ContiguousArray(repeating: number, count: count)), type: .bigint)
+        case .double(let number): return Column(storage: .double(ContiguousArray(repeating: number, count: count)), type: .double)
+        case .bool(let flag): return Column(storage: .bool(ContiguousArray(repeating: flag, count: count)), type: .boolean)
+        case .timestamp(let micros): return Column(storage: .timestamp(ContiguousArray(repeating: micros, count: count)), type: .timestamp)
+        default: return from(repeatElement(value, count: count))
+        }
     }
 
     /// The rows at `indices`, in that order (a gather).
     public func gather(_ indices: some Collection<Int>) -> Column {
+        if let rows = indices as? [Int] { return rows.withUnsafeBufferPointer(gather(rows:)) }
+        return Array(indices).withUnsafeBufferPointer(gather(rows:))
+    }
+
+    /// `gather` over an array of rows: plain loops, no generic iteration.
+    private func gather(rows: UnsafeBufferPointer<Int>) -> Column {
         var newValidity: Bitmap?
         if let validity {
-            var gathered = Bitmap(count: indices.count, value: true)
-            for (position, rowIndex) in indices.enumerated() where !validity[rowIndex] { gathered[position] = false }
+            var gathered = Bitmap(count: rows.count, value: true)
+            for position in 0..<rows.count where !validity[rows[position]] { gathered[position] = false }
             newValidity = gathered
         }
         func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
-            var result = ContiguousArray<Element>()
-            result.reserveCapacity(indices.count)
-            for rowIndex in indices { result.append(array[rowIndex]) }
-            return result
+            array.withUnsafeBufferPointer { source in
+                ContiguousArray(unsafeUninitializedCapacity: rows.count) { target, initialized in
+                    for position in 0..<rows.count { (target.baseAddress! + position).initialize(to: source[rows[position]]) }
+                    initialized = rows.count
+                }
+            }
         }
         let newStorage: Storage
         switch storage {
@@ -122,7 +137,7 @@ public final class StringDictionary: Sendable {
 /// One bit per row.
 public struct Bitmap: Sendable, Equatable {
     /// Bit `i` is bit `i % 64` of word `i / 64`; bits past `count` are unspecified.
-    private(set) var words: ContiguousArray<UInt64>
+    @usableFromInline var words: ContiguousArray<UInt64>
     public private(set) var count: Int
 
     /// A bitmap over `count` rows from its words (as the index cache stores them).
@@ -137,7 +152,7 @@ public struct Bitmap: Sendable, Equatable {
     }
 
     public subscript(index: Int) -> Bool {
-        @inline(__always) get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
+        @inlinable get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
         set {
             if newValue {
                 words[index >> 6] |= 1 << UInt64(index & 63)
@@ -145,6 +160,11 @@ public struct Bitmap: Sendable, Equatable {
                 words[index >> 6] &= ~(1 << UInt64(index & 63))
             }
         }
+    }
+
+    /// The bits as 64-bit words, row `i` at bit `i % 64` of word `i / 64`; bits past `count` are unspecified.
+    public func withUnsafeWords<Result>(_ body: (UnsafeBufferPointer<UInt64>) throws -> Result) rethrows -> Result {
+        try words.withUnsafeBufferPointer(body)
     }
 
     public mutating func append(_ value: Bool) {

@@ -39,13 +39,19 @@ public enum IndexCache {
         let manifestPath = "\(store.layout.index)/\(manifestName)"
         let manifest = try? Manifest(path: manifestPath)
         if let manifest, manifest.matches(locations, stamps) {
-            return manifest.index()
+            return manifest.index().addingArtifacts(of: store)
         }
         return refresh(store, from: manifest, locations: locations, stamps: stamps, startedAt: startedAt, progress: progress)
+            .addingArtifacts(of: store)
     }
 
     /// Builds the index of `store` from scratch, ignoring (and replacing) its cache.
     public static func rebuild(_ store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
+        build(store, progress: progress).addingArtifacts(of: store)
+    }
+
+    /// The runs and history of `store` read from scratch, cached.
+    private static func build(_ store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         let startedAt = wallClockNanoseconds()
         let locations = store.runLocations()
         let stamps = RunStamp.of(store, locations)
@@ -161,7 +167,7 @@ public enum IndexCache {
             let index = parts.index(table: table, segments: segments.map(\.reader), damage: damage)
             let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
             // The one new segment keeps every run's files: those of kept runs come from the old segments.
-            guard !index.isDamaged, let oldSources = try? old.sources() else { return rebuild(store) }
+            guard !index.isDamaged, let oldSources = try? old.sources() else { return build(store) }
             for position in combined.indices {
                 if let oldPosition = combined[position].oldPosition {
                     combined[position].sources = oldSources.runs[oldPosition]
@@ -187,7 +193,7 @@ public enum IndexCache {
         let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
         let readers = written ?? segments.map(\.reader)
         // Writing read every old column; one that was damaged makes this index untrustworthy.
-        return damage.error == nil ? parts.index(table: table, segments: readers, damage: damage) : rebuild(store)
+        return damage.error == nil ? parts.index(table: table, segments: readers, damage: damage) : build(store)
     }
 
     /// The runs table after a refresh, made column by column from the old table's rows of the

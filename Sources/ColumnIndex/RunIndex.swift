@@ -1,12 +1,14 @@
 import Foundation
 import RunStore
 
-/// The columnar index of a store: the `runs` and `history` tables, typed and in memory.
+/// The columnar index of a store: the `runs`, `history` and artifact tables, typed and in memory.
 ///
 /// ```
 /// store ──RunIndex.build──▶ RunsTable (one row per run)  ─┐
 ///       ──IndexCache.index─▶ HistoryTable (one row per step, ├──▶ the query engine's scans
-///                           each run's rows contiguous)   ─┘
+///                           each run's rows contiguous)   │
+///                           ArtifactTables (versions,     │
+///                           files, lineage edges)        ─┘
 /// ```
 /// Built-in columns are typed columns; config and summary keys are extracted on demand by path
 /// (`configColumn(["model", "arch"])`); history metrics are one column per key. Columns are made
@@ -14,30 +16,41 @@ import RunStore
 public final class RunIndex: Sendable {
     public let runs: RunsTable
     public let history: HistoryTable
+    public let artifacts: ArtifactTables
     /// Lines that could not be read (torn or malformed history lines, unreadable runs), as `path:line: reason`.
     public let warnings: [String]
     /// Set when a column could not be read from the index cache (a damaged file): results computed
     /// with this index are not to be trusted, and the index is to be rebuilt from the store.
     let damage: CacheDamage
 
-    public init(runs: RunsTable, history: HistoryTable, warnings: [String]) {
+    public init(runs: RunsTable, history: HistoryTable, artifacts: ArtifactTables? = nil, warnings: [String]) {
         self.runs = runs
         self.history = history
+        self.artifacts = artifacts ?? ArtifactTables(versions: [], uses: [], runs: runs)
         self.warnings = warnings
         damage = CacheDamage()
     }
 
-    init(runs: RunsTable, history: HistoryTable, warnings: [String], damage: CacheDamage) {
+    init(runs: RunsTable, history: HistoryTable, artifacts: ArtifactTables? = nil, warnings: [String], damage: CacheDamage) {
         self.runs = runs
         self.history = history
+        self.artifacts = artifacts ?? ArtifactTables(versions: [], uses: [], runs: runs)
         self.warnings = warnings
         self.damage = damage
+    }
+
+    /// This index with the store's artifact tables read (they are not in the index cache).
+    func addingArtifacts(of store: RunStore) -> RunIndex {
+        var warnings = warnings
+        let artifacts = ArtifactTables.build(from: store, runs: runs, warnings: &warnings)
+        return RunIndex(runs: runs, history: history, artifacts: artifacts, warnings: warnings, damage: damage)
     }
 
     /// Whether a lazily read part of the index cache turned out damaged (see `IndexCache`).
     public var isDamaged: Bool { damage.error != nil }
 
-    /// Reads every run of the store (no cache involved); `progress` is told runs done of runs total.
+    /// Reads every run, artifact version and lineage record of the store (no cache involved);
+    /// `progress` is told runs done of runs total.
     public static func build(from store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         var reading = IndexReading(store: store)
         let locations = store.runLocations()
@@ -45,7 +58,7 @@ public final class RunIndex: Sendable {
             reading.read(location, stamp: nil)
             progress?(position + 1, locations.count)
         }
-        return reading.finish().index
+        return reading.finish().index.addingArtifacts(of: store)
     }
 }
 
@@ -155,7 +168,8 @@ final class CacheDamage: @unchecked Sendable {
     }
 }
 
-/// Keys of a nested section (config, summary or history) with how many runs hold each and as which types.
+/// Keys of a nested section (config, summary, history, or artifact metadata) with how many runs
+/// (for metadata: versions) hold each and as which types.
 public struct KeyCatalog: Sendable {
     public struct Entry: Sendable {
         /// The path of nested keys (`["model", "arch"]`); history keys are a single element.
@@ -586,6 +600,19 @@ final class LazyColumns: @unchecked Sendable {
     func column(_ key: [String]) -> Column {
         if let cached = lock.withLock({ columns[key] }) { return cached }
         let column = make(key)
+        lock.withLock { columns[key] = column }
+        return column
+    }
+}
+
+/// Columns extracted from a table's objects, kept for the next query.
+final class ExtractedColumns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var columns: [[String]: Column] = [:]
+
+    func column(_ key: [String], _ make: () -> Column) -> Column {
+        if let cached = lock.withLock({ columns[key] }) { return cached }
+        let column = make()
         lock.withLock { columns[key] = column }
         return column
     }

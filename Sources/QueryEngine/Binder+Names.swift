@@ -18,6 +18,8 @@ extension Binder {
         "updated_at", "runtime", "exit_code", "git_commit", "command", "cwd", "config", "summary",
     ]
     static let historyBuiltins = ["run_id", "_step", "_timestamp", "_runtime"]
+    /// Every built-in column name of every table, as a result column is named after it.
+    static let builtinColumnNames = runsBuiltins + historyBuiltins + ArtifactTables.columnNames
 
     /// A resolved name: its slot and the column name it gives a result.
     struct Resolved {
@@ -115,6 +117,16 @@ extension Binder {
             let keys = index.history.keys.entries.map { $0.path[0] }
             guard let key = try matchKey(first, among: keys, span: span) else { return nil }
             return Resolved(slot: table.slot(for: .metric(key), name: first.quoted ? key : first.text), name: first.quoted ? key : first.text)
+        case .table(let indexTable):
+            // A column, or a key path inside a JSON column (`metadata.data.rows`); bare names are
+            // columns only, so metadata keys never shadow run keys in a join.
+            if path.count == 1, let column = indexTable.columns.first(where: { matches(first, $0.name) }) {
+                return Resolved(slot: table.slot(for: .builtin(column.name), name: column.name), name: column.name)
+            }
+            guard path.count > 1, let object = indexTable.objectKeys.first(where: { matches(first, $0.name) }) else { return nil }
+            let keyPath = try resolveKeyPath(Array(path.dropFirst()), in: object.keys, section: object.name, holder: "artifact version", span: span)
+            let name = path.last.map { $0.quoted ? $0.text : keyPath.last ?? $0.text } ?? ""
+            return Resolved(slot: table.slot(for: .nested(object.name, keyPath), name: name), name: name)
         }
     }
 
@@ -127,7 +139,7 @@ extension Binder {
         if path.count > 1, matches(first, "config") || matches(first, "summary") {
             let isConfig = matches(first, "config")
             let catalog = isConfig ? index.runs.configKeys : index.runs.summaryKeys
-            let keyPath = try resolveKeyPath(Array(path.dropFirst()), in: catalog, section: isConfig ? "config" : "summary", span: span)
+            let keyPath = try resolveKeyPath(Array(path.dropFirst()), in: catalog, section: isConfig ? "config" : "summary", holder: "run", span: span)
             let name = path.last.map { $0.quoted ? $0.text : keyPath.last ?? $0.text } ?? ""
             return (isConfig ? .config(keyPath) : .summary(keyPath), name)
         }
@@ -158,7 +170,7 @@ extension Binder {
 
     /// A key path below `config` or `summary`: each step matches a key (exactly, or without case
     /// when unquoted and unambiguous).
-    private func resolveKeyPath(_ names: [Name], in catalog: KeyCatalog, section: String, span: SourceSpan) throws -> [String] {
+    private func resolveKeyPath(_ names: [Name], in catalog: KeyCatalog, section: String, holder: String, span: SourceSpan) throws -> [String] {
         var resolved: [String] = []
         for name in names {
             let children = catalog.entries.filter { $0.path.count == resolved.count + 1 && Array($0.path.dropLast()) == resolved }.map { $0.path.last ?? "" }
@@ -178,7 +190,7 @@ extension Binder {
             if children.contains(remaining) {
                 suggestions = [section + "." + (resolved + [remaining]).map(Self.quoteIfNeeded).joined(separator: ".")]
             }
-            throw Diagnostic(.binder, "Referenced \(section) key \"\(written)\" not found in any run", at: span,
+            throw Diagnostic(.binder, "Referenced \(section) key \"\(written)\" not found in any \(holder)", at: span,
                              candidates: Suggest.candidates(for: written, among: suggestions))
         }
         return resolved
@@ -230,6 +242,11 @@ extension Binder {
             case .history:
                 names += Self.historyBuiltins + index.history.keys.entries.map { Self.quoteIfNeeded($0.path[0]) }
                 names += index.history.keys.entries.map { Self.normalise($0.path[0]) } + runsNames().map { "run." + $0 }
+            case .table(let indexTable):
+                names += indexTable.columns.map(\.name)
+                for object in indexTable.objectKeys {
+                    names += object.keys.entries.map { object.name + "." + $0.path.map(Self.quoteIfNeeded).joined(separator: ".") }
+                }
             }
         }
         return names
@@ -245,7 +262,7 @@ extension Binder {
     private func notFound(_ path: [Name], in scope: Scope, span: SourceSpan, table: String? = nil) -> Diagnostic {
         let written = path.count == 1 ? path[0].text : describe(path)
         if path.count > 1, let first = path.first, !scope.tables.contains(where: { matches(first, $0.name) }),
-            !["config", "summary", "run"].contains(where: { matches(first, $0) })
+            !["config", "summary", "run", "metadata"].contains(where: { matches(first, $0) })
         {
             return Diagnostic(.binder, "Referenced table \"\(first.text)\" not found", at: first.span,
                               candidates: Suggest.candidates(for: first.text, among: scope.tables.map(\.name)))

@@ -1,5 +1,6 @@
 import ColumnIndex
 import QuerySyntax
+import RunStore
 
 /// Turns syntax into plans: resolves names against the index's tables, checks functions and
 /// their arguments, and lays out aggregation, ordering and limits.
@@ -35,7 +36,7 @@ final class Binder {
 
     func bind(_ query: Query, outer: Scope?) throws -> BoundQuery {
         if query.with.contains(where: \.recursive) {
-            throw Diagnostic(.notImplemented, "WITH RECURSIVE is not supported yet", at: query.with.first { $0.recursive }?.name.span)
+            throw Diagnostic(.notImplemented, "WITH RECURSIVE is not supported yet; walk lineage with upstream('REF') or downstream('REF')", at: query.with.first { $0.recursive }?.name.span)
         }
         var frame: [String: (SharedPlan, [String])] = [:]
         commonTables.append(frame)
@@ -101,14 +102,19 @@ final class Binder {
         guard limit != nil || offset != nil else { return plan }
         func constant(_ expression: Expr?, _ clause: String) throws -> Int? {
             guard let expression else { return nil }
-            let bound = try bindExpression(expression, in: Scope(tables: [], parent: nil))
-            let value = try Evaluator(executor: Executor(index: index)).evaluate(bound, Relation(columns: [], names: [], count: 1)).value(at: 0)
+            let value = try constantValue(expression)
             guard case .int(let count) = value, count >= 0, count <= Int64(Int.max) else {
                 throw Diagnostic(.binder, "\(clause) must be a non-negative integer, not \(Render.text(value))", at: expression.span)
             }
             return Int(count)
         }
         return .limit(plan, limit: try constant(limit, "LIMIT"), offset: try constant(offset, "OFFSET") ?? 0)
+    }
+
+    /// The value of an expression that reads no columns (a LIMIT, a table function's argument).
+    private func constantValue(_ expression: Expr) throws -> Value {
+        let bound = try bindExpression(expression, in: Scope(tables: [], parent: nil))
+        return try Evaluator(executor: Executor(index: index)).evaluate(bound, Relation(columns: [], names: [], count: 1)).value(at: 0)
     }
 
     // MARK: SELECT
@@ -280,7 +286,7 @@ final class Binder {
     /// The name of a result column computed by `expression`: a column's own name, else the text.
     func outputName(_ expression: Expr) -> String {
         if case .column(let path) = expression.kind, let last = path.last {
-            if path.count == 1, let builtin = (Self.runsBuiltins + Self.historyBuiltins).first(where: { matches(last, $0) }) { return builtin }
+            if path.count == 1, let builtin = Self.builtinColumnNames.first(where: { matches(last, $0) }) { return builtin }
             return last.text
         }
         return text(expression.span)
@@ -296,6 +302,8 @@ final class Binder {
                 for (position, name) in table.fieldNames.enumerated() { expanded.append(((table, nil, position), name)) }
             case .runs:
                 for name in Self.runsBuiltins { expanded.append(((table, .builtin(name), nil), name)) }
+            case .table(let indexTable):
+                for column in indexTable.columns { expanded.append(((table, .builtin(column.name), nil), column.name)) }
             case .history:
                 for column in index.history.columns { expanded.append(((table, column.name == "run_id" || column.name.hasPrefix("_") && Self.historyBuiltins.contains(column.name) ? .builtin(column.name) : .metric(column.name), nil), column.name)) }
             }
@@ -321,6 +329,12 @@ final class Binder {
                 let name = entry.path.map { $0.contains(".") ? Self.quoteIfNeeded($0) : $0 }.joined(separator: ".")
                 expanded.append(((table, isConfig ? .config(entry.path) : .summary(entry.path), nil), name))
             }
+        } else if let section = qualifier.last, let (table, object) = objectColumn(named: section, qualifier: qualifier.dropLast(), in: scope) {
+            // metadata.*: every key path of a JSON column of an index table.
+            for entry in object.keys.sorted where !entry.isObject {
+                let name = entry.path.map { $0.contains(".") ? Self.quoteIfNeeded($0) : $0 }.joined(separator: ".")
+                expanded.append(((table, .nested(object.name, entry.path), nil), name))
+            }
         } else {
             throw Diagnostic(.binder, "Referenced table \"\(describe(qualifier))\" not found", at: span,
                              candidates: Suggest.candidates(for: describe(qualifier), among: scope.tables.map(\.name) + ["config", "summary"]))
@@ -334,6 +348,18 @@ final class Binder {
             }
         }
         return expanded
+    }
+
+    /// The JSON column `section` names (`metadata`) of an index table in scope, the table named by
+    /// `qualifier` when there is one.
+    private func objectColumn(named section: Name, qualifier: ArraySlice<Name>, in scope: Scope) -> (TableBinding, (name: String, keys: KeyCatalog))? {
+        guard qualifier.count <= 1 else { return nil }
+        for table in scope.tables {
+            guard case .table(let indexTable) = table.kind else { continue }
+            if let tableName = qualifier.first, !matches(tableName, table.name) { continue }
+            if let object = indexTable.objectKeys.first(where: { matches(section, $0.name) }) { return (table, object) }
+        }
+        return nil
     }
 
     // MARK: FROM
@@ -350,18 +376,20 @@ final class Binder {
             switch key {
             case "runs": return .table(TableBinding(name: alias?.text ?? "runs", kind: .runs))
             case "history": return .table(TableBinding(name: alias?.text ?? "history", kind: .history))
-            case "artifacts", "artifact_files", "lineage":
-                throw Diagnostic(.catalog, "Table with name \(name.text) does not exist yet: artifacts are not in this version of runql", at: name.span)
             default:
-                let known = ["runs", "history"] + commonTables.flatMap { $0.values.map(\.0.name) }
+                if let table = index.artifacts.table(named: key) {
+                    return .table(TableBinding(name: alias?.text ?? table.name, kind: .table(table)))
+                }
+                let known = ["runs", "history"] + ArtifactTables.tableNames + commonTables.flatMap { $0.values.map(\.0.name) }
                 throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
                                  candidates: Suggest.candidates(for: name.text, among: known))
             }
         case .subquery(let query, let alias, _):
             let bound = try bind(query, outer: outer)
             return .table(TableBinding(name: alias?.text ?? "subquery", kind: .derived(bound.plan), derivedNames: bound.names))
-        case .function(let name, _, _, let span):
-            throw Diagnostic(.catalog, "Table Function with name \(name.text) does not exist yet (lineage walks come with artifacts)", at: span)
+        case .function(let name, let arguments, let alias, let span):
+            let walk = try bindLineageWalk(name, arguments: arguments, span: span)
+            return .table(TableBinding(name: alias?.text ?? walk.direction.rawValue, kind: .table(walk.table)))
         case .join(let kind, let left, let right, let condition, let span):
             let boundLeft = try bindFrom(left, outer: outer)
             let boundRight = try bindFrom(right, outer: outer)
@@ -371,6 +399,38 @@ final class Binder {
             return .join(kind, boundLeft, boundRight, condition: condition, span: span)
         }
     }
+
+    /// `upstream('REF')` or `downstream('REF')`: the walk's nodes, computed now (lineage is small).
+    private func bindLineageWalk(_ name: Name, arguments: [Expr], span: SourceSpan) throws -> (direction: ArtifactTables.Direction, table: IndexTable) {
+        let directions: [ArtifactTables.Direction] = [.upstream, .downstream]
+        guard let direction = directions.first(where: { matches(name, $0.rawValue) }) else {
+            throw Diagnostic(.catalog, "Table Function with name \(name.text) does not exist!", at: name.span,
+                             candidates: Suggest.candidates(for: name.text, among: directions.map(\.rawValue)))
+        }
+        guard arguments.count == 1, let argument = arguments.first else {
+            throw Diagnostic(.binder, "\(direction.rawValue)() takes one argument, an artifact version such as '\(Self.exampleReference)'", at: span)
+        }
+        let value = try constantValue(argument)
+        guard case .string(let text) = value else {
+            throw Diagnostic(.binder, "\(direction.rawValue)() takes an artifact version as a string such as '\(Self.exampleReference)', not \(Render.text(value))", at: argument.span)
+        }
+        let artifacts = index.artifacts
+        let reference: ArtifactReference
+        do {
+            reference = try ArtifactReference(parsing: text)
+        } catch {
+            throw Diagnostic(.invalidInput, "\(error)", at: argument.span)
+        }
+        do {
+            return (direction, artifacts.walk(from: try artifacts.resolve(reference), direction))
+        } catch {
+            let names = Set(artifacts.versions.map(\.name.name))
+            let candidates = names.contains(reference.name) ? [] : Suggest.candidates(for: reference.name, among: names.sorted())
+            throw Diagnostic(.catalog, "\(error)", at: argument.span, candidates: candidates)
+        }
+    }
+
+    static let exampleReference = "bert-classifier:production"
 
     /// Binds ON and USING conditions over the tables each join joins.
     private func bindJoinConditions(_ node: FromNode, outer: Scope?) throws -> FromNode {

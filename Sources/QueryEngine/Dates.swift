@@ -34,7 +34,7 @@ enum Dates {
 
     /// `micros + interval`, or an error when the result leaves the representable range.
     static func add(_ micros: Int64, _ interval: Interval) throws(FunctionFailure) -> Int64 {
-        let failure = FunctionFailure(.outOfRange, "timestamp out of range: \(Render.text(.timestamp(micros))) + \(interval)")
+        var failure: FunctionFailure { FunctionFailure(.outOfRange, "timestamp out of range: \(Render.text(.timestamp(micros))) + \(interval)") }
         var result = micros
         if interval.months != 0 {
             var parts = civil(result)

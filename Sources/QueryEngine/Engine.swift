@@ -62,7 +62,7 @@ public final class Engine {
             let lines = Explain.render(bound.plan)
             return QueryResult(names: ["explain"], columns: [Column.from(lines.map(Value.string), type: .varchar)], rowCount: lines.count)
         case .showTables:
-            let tables = ["history", "runs"]
+            let tables = Self.tableNames
             return QueryResult(names: ["name"], columns: [Column.from(tables.map(Value.string), type: .varchar)], rowCount: tables.count)
         case .describe(let name, _):
             return try describe(name)
@@ -70,6 +70,9 @@ public final class Engine {
             return try showKeys(section)
         }
     }
+
+    /// The tables SHOW TABLES lists, sorted.
+    static let tableNames = (["runs", "history"] + ArtifactTables.tableNames).sorted()
 
     /// Parses and runs every statement of `source`, returning the last result.
     @discardableResult
@@ -86,11 +89,15 @@ public final class Engine {
             for (column, values) in index.runs.builtins { rows.append((column, values.type.description)) }
         case "history":
             for (column, values) in index.history.columns { rows.append((column, values.type.description)) }
-        case "artifacts", "artifact_files", "lineage":
-            throw Diagnostic(.catalog, "Table with name \(name.text) does not exist yet: artifacts are not in this version of runql", at: name.span)
+        case "upstream", "downstream":
+            // A lineage walk's columns, whatever version it starts from.
+            for (column, type) in ArtifactTables.walkSchema { rows.append((column, type.description)) }
         default:
-            throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
-                             candidates: Suggest.candidates(for: name.text, among: ["runs", "history"]))
+            guard let table = index.artifacts.table(named: name.text.lowercased()) else {
+                throw Diagnostic(.catalog, "Table with name \(name.text) does not exist!", at: name.span,
+                                 candidates: Suggest.candidates(for: name.text, among: Self.tableNames))
+            }
+            for (column, values) in table.columns { rows.append((column, values.type.description)) }
         }
         return QueryResult(
             names: ["column_name", "column_type"],
@@ -99,12 +106,16 @@ public final class Engine {
     }
 
     private func showKeys(_ section: Name?) throws -> QueryResult {
-        let sections: [(String, KeyCatalog)] = [("config", index.runs.configKeys), ("summary", index.runs.summaryKeys), ("history", index.history.keys)]
+        // For metadata, `runs` counts the artifact versions that hold the key.
+        let sections: [(String, KeyCatalog)] = [
+            ("config", index.runs.configKeys), ("summary", index.runs.summaryKeys), ("history", index.history.keys),
+            ("metadata", index.artifacts.artifacts.keys(of: "metadata") ?? KeyCatalog()),
+        ]
         let chosen: [(String, KeyCatalog)]
         if let section {
             chosen = sections.filter { $0.0 == section.text.lowercased() }
             if chosen.isEmpty {
-                throw Diagnostic(.parser, "SHOW KEYS takes config, summary or history, not \(section.text)", at: section.span)
+                throw Diagnostic(.parser, "SHOW KEYS takes config, summary, history or metadata, not \(section.text)", at: section.span)
             }
         } else {
             chosen = sections
@@ -127,8 +138,14 @@ public struct Vocabulary: Sendable {
     public var tables: [String]
     public var runsColumns: [String]
     public var historyColumns: [String]
+    /// The columns of `artifacts`, `artifact_files`, `lineage` and the lineage walks.
+    public var artifactColumns: [String]
+    /// The table functions of FROM (`upstream`, `downstream`).
+    public var tableFunctions: [String]
     /// `config.model.arch`, `summary."val/f1"`: every key path as it is written.
     public var keyPaths: [String]
+    /// `metadata.data.rows`: every key path of the artifact versions' metadata.
+    public var metadataPaths: [String]
     /// Keys a bare name finds: summary and config keys, quoted where needed (`"val/f1"`), their
     /// normalised forms (`val_f1`), and history keys.
     public var bareKeys: [String]
@@ -141,12 +158,18 @@ extension Engine {
         let paths = runs.configKeys.entries.map { "config." + $0.path.map(Binder.quoteIfNeeded).joined(separator: ".") }
             + runs.summaryKeys.entries.map { "summary." + $0.path.map(Binder.quoteIfNeeded).joined(separator: ".") }
         let topLevel = (runs.summaryKeys.entries + runs.configKeys.entries).filter { $0.path.count == 1 }.map { $0.path[0] }
+        let metadataPaths = index.artifacts.artifacts.objectKeys.flatMap { object in
+            object.keys.entries.map { object.name + "." + $0.path.map(Binder.quoteIfNeeded).joined(separator: ".") }
+        }
         let historyKeys = index.history.keys.entries.map { $0.path[0] }
         return Vocabulary(
-            tables: ["runs", "history"],
+            tables: Self.tableNames,
             runsColumns: Binder.runsBuiltins,
             historyColumns: Binder.historyBuiltins,
+            artifactColumns: ArtifactTables.columnNames,
+            tableFunctions: [ArtifactTables.Direction.upstream.rawValue, ArtifactTables.Direction.downstream.rawValue],
             keyPaths: paths,
+            metadataPaths: metadataPaths,
             bareKeys: (topLevel + historyKeys).flatMap { [Binder.quoteIfNeeded($0), Binder.normalise($0)] },
             functions: Functions.names + AggregateFunction.names)
     }

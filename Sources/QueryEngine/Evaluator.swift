@@ -12,6 +12,12 @@ struct Evaluator {
 
     func evaluate(_ expression: BoundExpr, _ relation: Relation, rows: [Int]? = nil) throws -> Column {
         let count = rows?.count ?? relation.count
+        // An expression that reads no column (`(SELECT max(x) FROM t) - INTERVAL 30 DAY`) has one
+        // value for every row: compute it once.
+        if count > 1, expression.isCompound, expression.isRowIndependent {
+            let once = try evaluate(expression, relation, rows: [rows?.first ?? 0])
+            return Column.constant(once.value(at: 0), count: count)
+        }
         switch expression {
         case .column(let slot):
             let column = relation.columns[slot.index]
@@ -23,6 +29,7 @@ struct Evaluator {
         case .call(let function, let arguments, let span):
             let columns = try arguments.map { try evaluate($0, relation, rows: rows) }
             if let fast = Kernels.binary(function.name, columns) { return fast }
+            if function.name == "list_contains", let fast = Kernels.listContains(columns) { return fast }
             var builder = ColumnBuilder()
             var values = [Value](repeating: .null, count: columns.count)
             for rowIndex in 0..<count {
@@ -314,12 +321,33 @@ enum Kernels {
             return doubles(name, ContiguousArray(left.map(Double.init)), right, validity: validity)
         case let (.double(left), .int(right)) where ["+", "-", "*"].contains(name):
             return doubles(name, left, ContiguousArray(right.map(Double.init)), validity: validity)
+        // Timestamps compare as their microseconds.
+        case let (.timestamp(left), .timestamp(right)) where ["<", "<=", ">", ">=", "=", "<>"].contains(name):
+            return integers(name, left, right, validity: validity)
         case let (.dictionary(codes, dictionary), .dictionary(_, constant)) where constant.strings.count == 1,
             let (.dictionary(_, constant), .dictionary(codes, dictionary)) where constant.strings.count == 1:
             return dictionaryEquality(name, codes, dictionary, constant.strings[0], validity: validity)
         default:
             return nil
         }
+    }
+
+    /// `'bert' IN tags` (list_contains of a list column and one string): the row path's answer
+    /// without boxing the arguments of each row; nil when a row holds something other than a list.
+    static func listContains(_ columns: [Column]) -> Column? {
+        guard columns.count == 2, case .values(let lists) = columns[0].storage,
+              case .dictionary(_, let constant) = columns[1].storage, constant.strings.count == 1, columns[1].validity == nil
+        else { return nil }
+        let needle = Value.string(constant.strings[0])
+        var flags = ContiguousArray<Bool>(repeating: false, count: lists.count)
+        for rowIndex in 0..<lists.count where columns[0].isValid(rowIndex) {
+            guard case .list(let items) = lists[rowIndex] else {
+                if lists[rowIndex].isNull { continue }
+                return nil
+            }
+            flags[rowIndex] = items.contains { ValueOrder.compare($0, needle) == .equal }
+        }
+        return Column(storage: .bool(flags), validity: columns[0].validity, type: .boolean)
     }
 
     /// `=`/`<>` of a dictionary-encoded column with a one-string dictionary (a constant): compare codes.

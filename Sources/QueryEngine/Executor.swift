@@ -28,6 +28,8 @@ final class Executor {
             return scan(source, fields: fields, names: names)
         case .values(let relation):
             return relation
+        case .filter(.scan(.history, let fields, let names), let predicate):
+            return try filteredHistoryScan(fields: fields, names: names, predicate: predicate)
         case .filter(let input, let predicate):
             let relation = try execute(input)
             let rows = try evaluator.selection(predicate, relation)
@@ -76,27 +78,117 @@ final class Executor {
 
     // MARK: Scans
 
-    private func scan(_ source: ScanSource, fields: [ScanField], names: [String]) -> Relation {
+    /// The scanned columns; for history, only `rows` of it when given.
+    private func scan(_ source: ScanSource, fields: [ScanField], names: [String], rows: [Int]? = nil) -> Relation {
         switch source {
         case .runs:
             let columns = fields.map(runsColumn)
             return Relation(columns: columns, names: names, count: index.runs.count)
         case .history:
             let history = index.history
+            let count = rows?.count ?? history.count
             // Rows of the runs table for each step, only when a `run.` column needs them.
-            lazy var runRows = history.runRows.map(Int.init)
+            lazy var runRows = rows.map { $0.map { Int(history.runRows[$0]) } } ?? history.runRows.map(Int.init)
             let columns = fields.map { field -> Column in
                 switch field {
                 case .builtin(let name), .metric(let name):
-                    return history.column(name) ?? Column.constant(.null, count: history.count)
+                    guard let column = history.column(name) else { return Column.constant(.null, count: count) }
+                    return rows.map { column.gather($0) } ?? column
                 case .run(let inner):
                     return runsColumn(inner).gather(runRows)
-                case .config, .summary:
-                    return Column.constant(.null, count: history.count)
+                case .config, .summary, .nested:
+                    return Column.constant(.null, count: count)
                 }
             }
-            return Relation(columns: columns, names: names, count: history.count)
+            return Relation(columns: columns, names: names, count: count)
+        case .table(let table):
+            let columns = fields.map { field -> Column in
+                switch field {
+                case .builtin(let name): return table.column(name) ?? Column.constant(.null, count: table.count)
+                case .nested(let column, let path): return table.nestedColumn(column, path: path)
+                case .config, .summary, .metric, .run: return Column.constant(.null, count: table.count)
+                }
+            }
+            return Relation(columns: columns, names: names, count: table.count)
         }
+    }
+
+    /// A filtered history scan. Conditions on the run's columns alone (`run.project = 'x'`) are
+    /// decided once per run, on the runs table; since a run's rows are contiguous, the scan then
+    /// reads only the rows of the runs that pass, and the other conditions see just those.
+    private func filteredHistoryScan(fields: [ScanField], names: [String], predicate: BoundExpr) throws -> Relation {
+        var runLevel: [BoundExpr] = []
+        var rowLevel: [BoundExpr] = []
+        for term in Self.conjuncts(predicate) {
+            if Self.readsOnlyRunColumns(term, fields: fields) { runLevel.append(term) } else { rowLevel.append(term) }
+        }
+        let history = index.history
+        var rows: [Int]?
+        if !runLevel.isEmpty {
+            let runs = Relation(
+                columns: fields.map { field in
+                    if case .run(let inner) = field { return runsColumn(inner) }
+                    return Column.constant(.null, count: index.runs.count)
+                },
+                names: names, count: index.runs.count)
+            let condition = runLevel.count == 1 ? runLevel[0] : .and(runLevel)
+            var passes = [Bool](repeating: false, count: index.runs.count)
+            // A run without history could fail a condition (1 / run.x with x = 0) that no row
+            // would have evaluated: then decide row by row after all.
+            guard let passing = try? evaluator.selection(condition, runs) else {
+                let relation = scan(.history, fields: fields, names: names)
+                return relation.gather(try evaluator.selection(predicate, relation))
+            }
+            for runRow in passing { passes[runRow] = true }
+            var selected: [Int] = []
+            history.runRows.withUnsafeBufferPointer { runRows in
+                // A run's rows are contiguous: look up each run once, then take or skip its rows.
+                var start = 0
+                while start < runRows.count {
+                    let run = runRows[start]
+                    var end = start + 1
+                    while end < runRows.count, runRows[end] == run { end += 1 }
+                    if passes[Int(run)] { selected.append(contentsOf: start..<end) }
+                    start = end
+                }
+            }
+            rows = selected
+        }
+        var relation = scan(.history, fields: fields, names: names, rows: rows)
+        if !rowLevel.isEmpty {
+            let condition = rowLevel.count == 1 ? rowLevel[0] : .and(rowLevel)
+            let passing = try evaluator.selection(condition, relation)
+            if passing.count != relation.count { relation = relation.gather(passing) }
+        }
+        return relation
+    }
+
+    /// The terms of a conjunction (`a AND b AND c`), flattened.
+    private static func conjuncts(_ predicate: BoundExpr) -> [BoundExpr] {
+        if case .and(let terms) = predicate { return terms.flatMap(conjuncts) }
+        return [predicate]
+    }
+
+    /// Whether an expression reads run columns of a history scan and nothing else that varies by
+    /// row (no history column, no subquery, no outer reference), so it has one value per run.
+    private static func readsOnlyRunColumns(_ expression: BoundExpr, fields: [ScanField]) -> Bool {
+        func check(_ expression: BoundExpr) -> Bool {
+            switch expression {
+            case .column(let slot):
+                guard fields.indices.contains(slot.index), case .run = fields[slot.index] else { return false }
+                return true
+            case .literal: return true
+            case .outer, .scalarSubquery, .inSubquery, .exists: return false
+            case .call(_, let arguments, _): return arguments.allSatisfy(check)
+            case .and(let terms), .or(let terms): return terms.allSatisfy(check)
+            case .not(let inner), .isNull(let inner, _), .cast(let inner, _, _, _): return check(inner)
+            case .caseWhen(let branches, let otherwise):
+                return branches.allSatisfy { check($0.condition) && check($0.result) } && (otherwise.map(check) ?? true)
+            case .inList(let inner, let list, _): return check(inner) && list.allSatisfy(check)
+            case .like(let inner, let pattern, let escape, _, _, _): return check(inner) && check(pattern) && (escape.map(check) ?? true)
+            }
+        }
+        return check(expression)
     }
 
     private func runsColumn(_ field: ScanField) -> Column {
@@ -105,7 +197,7 @@ final class Executor {
         case .builtin(let name): return runs.builtin(name) ?? Column.constant(.null, count: runs.count)
         case .config(let path): return runs.configColumn(path)
         case .summary(let path): return runs.summaryColumn(path)
-        case .metric, .run: return Column.constant(.null, count: runs.count)
+        case .metric, .run, .nested: return Column.constant(.null, count: runs.count)
         }
     }
 

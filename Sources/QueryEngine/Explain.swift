@@ -12,7 +12,7 @@ enum Explain {
         let indent = String(repeating: "  ", count: depth)
         switch plan {
         case .scan(let source, let fields, _):
-            lines.append(indent + "SCAN \(source == .runs ? "runs" : "history") [\(fields.map(describe).joined(separator: ", "))]")
+            lines.append(indent + "SCAN \(source.name) [\(fields.map(describe).joined(separator: ", "))]")
         case .values(let relation):
             lines.append(indent + "VALUES (\(relation.count) row\(relation.count == 1 ? "" : "s"))")
         case .filter(let input, let predicate):
@@ -57,6 +57,7 @@ enum Explain {
         case .config(let path): return "config." + path.map(Binder.quoteIfNeeded).joined(separator: ".")
         case .summary(let path): return "summary." + path.map(Binder.quoteIfNeeded).joined(separator: ".")
         case .run(let inner): return "run." + describe(inner)
+        case .nested(let column, let path): return ([column] + path.map(Binder.quoteIfNeeded)).joined(separator: ".")
         }
     }
 }

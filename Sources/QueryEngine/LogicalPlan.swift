@@ -46,6 +46,33 @@ indirect enum BoundExpr {
     case inSubquery(BoundExpr, SubqueryPlan, negated: Bool)
     case exists(SubqueryPlan, negated: Bool)
 
+    /// Whether the value is the same for every row of the input: no input column is read (and a
+    /// subquery is uncorrelated).
+    var isRowIndependent: Bool {
+        switch self {
+        case .column: return false
+        case .outer, .literal: return true
+        case .call(_, let arguments, _): return arguments.allSatisfy(\.isRowIndependent)
+        case .and(let terms), .or(let terms): return terms.allSatisfy(\.isRowIndependent)
+        case .not(let inner), .isNull(let inner, _), .cast(let inner, _, _, _): return inner.isRowIndependent
+        case .caseWhen(let branches, let otherwise):
+            return branches.allSatisfy { $0.condition.isRowIndependent && $0.result.isRowIndependent } && (otherwise?.isRowIndependent ?? true)
+        case .inList(let inner, let list, _): return inner.isRowIndependent && list.allSatisfy(\.isRowIndependent)
+        case .like(let inner, let pattern, let escape, _, _, _):
+            return inner.isRowIndependent && pattern.isRowIndependent && (escape?.isRowIndependent ?? true)
+        case .scalarSubquery(let plan, _), .exists(let plan, _): return plan.outerReferences.isEmpty
+        case .inSubquery(let inner, let plan, _): return inner.isRowIndependent && plan.outerReferences.isEmpty
+        }
+    }
+
+    /// Anything but a column, an outer reference or a literal.
+    var isCompound: Bool {
+        switch self {
+        case .column, .outer, .literal: return false
+        default: return true
+        }
+    }
+
     /// Canonical text, for EXPLAIN and for matching expressions against GROUP BY.
     var key: String {
         switch self {
@@ -103,6 +130,16 @@ struct BoundOrder {
 enum ScanSource {
     case runs
     case history
+    case table(IndexTable)
+
+    /// The table's name, for EXPLAIN.
+    var name: String {
+        switch self {
+        case .runs: return "runs"
+        case .history: return "history"
+        case .table(let table): return table.name
+        }
+    }
 }
 
 /// One column a scan produces.
@@ -114,6 +151,8 @@ enum ScanField: Equatable {
     case metric(String)
     /// A column of the run a history row belongs to (`run.name`).
     indirect case run(ScanField)
+    /// A key path inside a column of JSON objects of an index table (`metadata.data.rows`).
+    case nested(String, [String])
 }
 
 /// The operators of a query, as a tree.

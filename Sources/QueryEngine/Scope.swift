@@ -3,13 +3,16 @@ import QuerySyntax
 
 /// A table of a FROM clause as the binder sees it: the columns names have resolved to so far.
 ///
-/// `runs` and `history` grow a column for each field a name resolves to (a config key, a
-/// metric); a derived table (subquery, CTE) has fixed columns. Once the SELECT is bound,
+/// `runs`, `history` and the index's other tables (`artifacts`, a lineage walk) grow a column
+/// for each field a name resolves to (a config key, a metric, a metadata path); a derived table
+/// (subquery, CTE) has fixed columns. Once the SELECT is bound,
 /// `offset` places the table's columns in the joined relation and every slot gets its index.
 final class TableBinding {
     enum Kind {
         case runs
         case history
+        /// `artifacts`, `artifact_files`, `lineage`, or the result of `upstream(…)`/`downstream(…)`.
+        case table(IndexTable)
         case derived(LogicalPlan)
     }
 
@@ -59,6 +62,7 @@ final class TableBinding {
         switch kind {
         case .runs: return .scan(.runs, fields: fields, names: fieldNames)
         case .history: return .scan(.history, fields: fields, names: fieldNames)
+        case .table(let table): return .scan(.table(table), fields: fields, names: fieldNames)
         case .derived(let plan): return plan
         }
     }

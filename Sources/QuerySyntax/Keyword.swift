@@ -11,7 +11,7 @@ enum Keyword: String, CaseIterable, Sendable {
     case exists = "EXISTS", explain = "EXPLAIN", `false` = "FALSE", filter = "FILTER", first = "FIRST"
     case following = "FOLLOWING", from = "FROM", full = "FULL", group = "GROUP", having = "HAVING", history = "HISTORY"
     case ilike = "ILIKE", `in` = "IN", inner = "INNER", intersect = "INTERSECT", interval = "INTERVAL", `is` = "IS"
-    case join = "JOIN", keys = "KEYS", last = "LAST", left = "LEFT", like = "LIKE", limit = "LIMIT"
+    case join = "JOIN", keys = "KEYS", last = "LAST", left = "LEFT", like = "LIKE", limit = "LIMIT", metadata = "METADATA"
     case natural = "NATURAL", not = "NOT", null = "NULL", nulls = "NULLS", offset = "OFFSET", on = "ON", or = "OR"
     case order = "ORDER", outer = "OUTER", over = "OVER", partition = "PARTITION", preceding = "PRECEDING"
     case precision = "PRECISION", qualify = "QUALIFY", range = "RANGE", recursive = "RECURSIVE", right = "RIGHT"

@@ -9,7 +9,7 @@
 /// - `.explain`: `EXPLAIN query`
 /// - `.showTables`: `SHOW TABLES`
 /// - `.describe`: `DESCRIBE runs`
-/// - `.showKeys`: `SHOW KEYS`, `SHOW KEYS config` (also `summary`, `history`)
+/// - `.showKeys`: `SHOW KEYS`, `SHOW KEYS config` (also `summary`, `history`, `metadata`)
 ///
 /// Statements are separated by `;`; empty statements are skipped and the last `;` is optional.
 /// Keywords are case-insensitive. Errors are `Diagnostic`s of the parser phase, DuckDB-style:
@@ -98,11 +98,11 @@ public struct Parser {
             }
             guard consume(.keys) else { throw expected("TABLES or KEYS after SHOW") }
             var section: Name?
-            if at(.config) || at(.summary) || at(.history) {
+            if at(.config) || at(.summary) || at(.history) || at(.metadata) {
                 section = Name(text, span: span)
                 advance()
             } else if kind != .semicolon, kind != .endOfInput {
-                throw expected("CONFIG, SUMMARY or HISTORY after SHOW KEYS")
+                throw expected("CONFIG, SUMMARY, HISTORY or METADATA after SHOW KEYS")
             }
             return .showKeys(section: section, span: start.through(previousSpan))
         case .describe:

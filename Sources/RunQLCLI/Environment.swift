@@ -23,6 +23,13 @@ enum Environment {
         return userName
     }
 
+    /// The time to record as "now" in new artifact versions and lineage: `$SOURCE_DATE_EPOCH` when
+    /// set (the reproducible-builds convention, for stores rebuilt byte for byte), else the clock.
+    static var recordedNow: Double {
+        if let epoch = variables["SOURCE_DATE_EPOCH"].flatMap(Double.init) { return epoch }
+        return Timestamp.now()
+    }
+
     static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }

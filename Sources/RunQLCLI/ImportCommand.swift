@@ -5,7 +5,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Bring runs in from other sources.",
-        subcommands: [ImportJSONL.self]
+        subcommands: [ImportJSONL.self, ImportWandb.self, ImportMLflow.self]
     )
 }
 

@@ -25,7 +25,7 @@ public struct RunQL: ParsableCommand {
 
             The store is found by --store PATH, else $RUNQL_STORE, else ./.runql. Create one with `runql init`.
             """,
-        subcommands: [InitCommand.self, RunCommand.self, ImportCommand.self, GenerateCommand.self]
+        subcommands: [InitCommand.self, RunCommand.self, ArtifactCommand.self, ImportCommand.self, GenerateCommand.self]
     )
 
     public init() {}

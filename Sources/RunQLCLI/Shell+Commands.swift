@@ -156,19 +156,21 @@ extension Shell {
             case ".read", ".output", ".once", ".store": return nil
             case ".mode": return matching(OutputFormat.allCases.map(\.rawValue))
             case ".schema": return matching(vocabulary.tables)
-            case ".keys": return matching(["config", "summary", "history"])
+            case ".keys": return matching(["config", "summary", "history", "metadata"])
             case ".headers", ".timer": return matching(["on", "off"])
             default: return []
             }
         }
         let last = previous.last?.uppercased() ?? ""
-        if ["FROM", "JOIN", "DESCRIBE"].contains(last) { return matching(vocabulary.tables) }
+        if ["FROM", "JOIN"].contains(last) { return matching(vocabulary.tables + vocabulary.tableFunctions.map { $0 + "(" }) }
+        if last == "DESCRIBE" { return matching(vocabulary.tables) }
         let lowered = word.lowercased()
         if lowered.hasPrefix("config.") || lowered.hasPrefix("summary.") { return matching(vocabulary.keyPaths) }
+        if lowered.hasPrefix("metadata.") { return matching(vocabulary.metadataPaths) }
         if lowered.hasPrefix("run.") { return matching(vocabulary.runsColumns.map { "run." + $0 } + vocabulary.keyPaths.map { "run." + $0 }) }
         let keywords = word.first?.isLowercase == true ? Self.keywords.map { $0.lowercased() } : Self.keywords
-        return matching(keywords + vocabulary.tables + vocabulary.runsColumns + vocabulary.historyColumns + vocabulary.bareKeys
-                        + vocabulary.functions.map { $0 + "(" } + ["config.", "summary."])
+        return matching(keywords + vocabulary.tables + vocabulary.runsColumns + vocabulary.historyColumns + vocabulary.artifactColumns
+                        + vocabulary.bareKeys + vocabulary.functions.map { $0 + "(" } + ["config.", "summary.", "metadata."])
     }
 }
 

@@ -13,7 +13,7 @@ import TestSupport
 ///
 /// - Stores: the fixture store `edge` (Tests/QueryEngineTests/stores/edge: NaN, ±Infinity, NULLs,
 ///   mixed-type keys, a 2^53 + 1 integer, non-ASCII names) with 8 seeds × 40 queries, and the
-///   sample store (Samples/store, 150 runs) with 3 seeds × 30 queries.
+///   sample store (Samples/store, 152 runs) with 3 seeds × 30 queries.
 /// - Shape: SELECT of expressions over built-in columns and config/summary keys (+ - *, comparisons,
 ///   AND/OR/NOT, IS [NOT] NULL, [NOT] IN lists, [NOT] BETWEEN, coalesce, abs) with WHERE, ORDER BY
 ///   (keys by expression, position or alias, ASC/DESC, NULLS FIRST/LAST; `id` always last so the

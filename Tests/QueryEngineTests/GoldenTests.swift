@@ -10,7 +10,8 @@ import TestSupport
 ///
 /// ```
 /// load sample                 # the store the next records query: sample (Samples/store) or a
-///                             # folder of stores/ (runs.jsonl, history.jsonl imported fresh)
+///                             # folder of stores/ (runs.jsonl, history.jsonl imported fresh,
+///                             # then artifacts.jsonl written as ArtifactFixture describes)
 /// query rowsort               # (or nosort, the default): the header line, then one row per line,
 /// SELECT a, b FROM runs       # values tab-separated, NULL as NULL, '' as (empty)
 /// ----
@@ -180,6 +181,7 @@ enum Stores {
                 let importer = JSONLImporter(store: store, defaultEntity: "test", defaultProject: "edge", warn: { _ in })
                 try importer.importRuns(from: source + "/runs.jsonl")
                 if FileManager.default.fileExists(atPath: source + "/history.jsonl") { try importer.importHistory(from: source + "/history.jsonl") }
+                if FileManager.default.fileExists(atPath: source + "/artifacts.jsonl") { try ArtifactFixture.apply(source + "/artifacts.jsonl", to: store) }
             }
             let engine = Engine(store: try RunStore.open(at: path))
             engines[name] = engine

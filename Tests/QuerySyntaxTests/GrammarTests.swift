@@ -13,7 +13,7 @@ import Testing
         "statement": ["SELECT 1", "EXPLAIN SELECT 1", "SHOW TABLES", "SHOW KEYS", "DESCRIBE runs"],
         "explain_statement": ["EXPLAIN SELECT name FROM runs WHERE val_f1 > 0.9", "explain (SELECT 1) UNION SELECT 2"],
         "show_tables_statement": ["SHOW TABLES", "show tables"],
-        "show_keys_statement": ["SHOW KEYS", "SHOW KEYS config", "SHOW KEYS summary", "SHOW KEYS HISTORY"],
+        "show_keys_statement": ["SHOW KEYS", "SHOW KEYS config", "SHOW KEYS summary", "SHOW KEYS HISTORY", "SHOW KEYS metadata"],
         "describe_statement": ["DESCRIBE runs", "DESCRIBE history", "describe \"artifacts\""],
         // Queries
         "query": ["SELECT name FROM runs ORDER BY val_f1 DESC LIMIT 10", "WITH t AS (SELECT 1 AS x) SELECT x FROM t OFFSET 1"],

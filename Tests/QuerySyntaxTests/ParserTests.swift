@@ -451,7 +451,7 @@ let roundTripCorpus: [String] = [
             ("SELECT x IS 1️⃣52️⃣", "expected NULL, DISTINCT FROM, TRUE or FALSE after IS, found \"5\""),
             ("SELECT a FROM t LIMIT 1 1️⃣LIMIT2️⃣ 2", "syntax error at or near \"LIMIT\""),
             ("SHOW 1️⃣COLUMNS2️⃣", "expected TABLES or KEYS after SHOW, found \"COLUMNS\""),
-            ("SHOW KEYS 1️⃣artifacts2️⃣", "expected CONFIG, SUMMARY or HISTORY after SHOW KEYS, found \"artifacts\""),
+            ("SHOW KEYS 1️⃣artifacts2️⃣", "expected CONFIG, SUMMARY, HISTORY or METADATA after SHOW KEYS, found \"artifacts\""),
             ("SELECT count(*) FROM runs GROUP 1️⃣name2️⃣", "expected BY after GROUP, found \"name\""),
             ("1️⃣DROP2️⃣ TABLE runs", "syntax error at or near \"DROP\""),
             ("SELECT x = 1️⃣NOT2️⃣ y", "syntax error at or near \"NOT\""),

@@ -163,7 +163,7 @@ import Testing
             try first.press("Enter")
             try first.type("FROM runs;")
             try first.press("Enter")
-            _ = first.waitFor { $0.contains("150") }
+            _ = first.waitFor { $0.contains("152") }
             try first.press("C-d")
             usleep(300_000)
         }

@@ -148,7 +148,7 @@ package enum FileIO {
         return String(path[..<slash])
     }
 
-    static func baseName(of path: String) -> String {
+    package static func baseName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
@@ -165,11 +165,12 @@ package enum FileIO {
 struct FileLock {
     let path: String
 
-    func withLock<Result>(_ body: (Int32) throws -> Result) throws -> Result {
+    /// Holds the lock exclusively, or `shared` with other shared holders (excluding exclusive ones).
+    func withLock<Result>(shared: Bool = false, _ body: (Int32) throws -> Result) throws -> Result {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw StoreError("cannot open lock \(path): \(FileIO.errorText())") }
         defer { close(descriptor) }
-        while flock(descriptor, LOCK_EX) != 0 {
+        while flock(descriptor, shared ? LOCK_SH : LOCK_EX) != 0 {
             if errno != EINTR { throw StoreError("cannot lock \(path): \(FileIO.errorText())") }
         }
         defer { flock(descriptor, LOCK_UN) }

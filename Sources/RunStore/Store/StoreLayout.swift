@@ -6,8 +6,12 @@
 ///   entities/ENTITY/PROJECT/runs/ID/         one folder per run
 ///     run.json  config.json  summary.json    small files, replaced atomically
 ///     history.jsonl                          append-only, one JSON object per step
-///   entities/ENTITY/PROJECT/artifacts/       artifact collections (reserved for artifacts)
-///   blobs/sha256/                            content-addressed file contents (reserved)
+///     output.log                             console output (optional), replaced atomically
+///   entities/ENTITY/PROJECT/artifacts/NAME/  an artifact collection
+///     collection.json  aliases.json          its type and description; alias → version
+///     versions/vN.json                       immutable version manifests
+///   entities/ENTITY/PROJECT/lineage.jsonl    artifact versions the project's runs used
+///   blobs/sha256/XX/DIGEST                   content-addressed file contents
 ///   index/                                   derived query index cache, safe to delete
 ///   tmp/                                     staging area for new runs
 /// ```
@@ -30,6 +34,22 @@ public struct StoreLayout: Sendable {
     public func entity(_ entity: String) -> String { "\(entities)/\(Self.encode(entity))" }
     public func project(_ entity: String, _ project: String) -> String { "\(self.entity(entity))/\(Self.encode(project))" }
     public func runs(_ entity: String, _ project: String) -> String { "\(self.project(entity, project))/runs" }
+
+    public func artifacts(_ entity: String, _ project: String) -> String { "\(self.project(entity, project))/artifacts" }
+
+    public func artifactCollection(_ name: ArtifactName) -> String {
+        "\(artifacts(name.entity, name.project))/\(Self.encode(name.name))"
+    }
+
+    public func artifactVersion(_ name: ArtifactName, _ version: Int) -> String {
+        "\(artifactCollection(name))/versions/v\(version).json"
+    }
+
+    /// The uses of artifact versions by the runs of a project, one JSON object per line.
+    public func lineage(_ entity: String, _ project: String) -> String { "\(self.project(entity, project))/lineage.jsonl" }
+
+    /// The blob of a SHA-256 digest (64 hex digits), fanned out by its first two.
+    public func blob(_ hexDigest: String) -> String { "\(blobs)/sha256/\(hexDigest.prefix(2))/\(hexDigest)" }
 
     public func run(_ location: RunLocation) -> String {
         "\(runs(location.entity, location.project))/\(Self.encode(location.id))"
@@ -83,6 +103,8 @@ public enum RunFile: String, Sendable, CaseIterable {
     case config = "config.json"
     case summary = "summary.json"
     case history = "history.jsonl"
+    /// The run's console output (stdout and stderr as the source recorded them), plain text.
+    case output = "output.log"
     /// The advisory lock writers of the run's small files take (hidden; never read).
     case lock = ".lock"
 }
