@@ -11,9 +11,11 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import duckdb
@@ -113,18 +115,65 @@ def prepare(size, runql, data_root):
     return store, database, imports
 
 
+def timed(command, **kwargs):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - start
+
+
+def settle(runql, store, query):
+    """Brings the store's index cache up to date and past the 2 s window in which a just-changed
+    run is read again (see docs/STORE.md, "The index cache"), then loads it once warm."""
+    subprocess.run([runql, "--store", store, "-c", query], check=True, stdout=subprocess.DEVNULL)
+    time.sleep(2.1)
+    subprocess.run([runql, "--store", store, "-c", query], check=True, stdout=subprocess.DEVNULL)
+
+
+def measure_cache(runql, store, repeat, refresh):
+    """Whole-process `runql -c Q1` times: the cold build (cache deleted), warm starts, and (with
+    `refresh`, on a scratch copy of the store) right after appending 1,000 history lines to one run."""
+    query = SUITE["Q1 best finished runs"][0]
+    index = os.path.join(store, "index")
+    shutil.rmtree(index, ignore_errors=True)
+    cold = timed([runql, "--store", store, "-c", query])
+    size = sum(os.path.getsize(os.path.join(index, name)) for name in os.listdir(index))
+    settle(runql, store, query)
+    warm = [timed([runql, "--store", store, "-c", query]) for _ in range(max(repeat, 10))]
+    refreshed = []
+    if refresh:
+        scratch = tempfile.mkdtemp(prefix="runql-bench-")
+        copy = os.path.join(scratch, "store")
+        try:
+            run(["cp", "-a", store, copy])
+            settle(runql, copy, query)
+            target = subprocess.run([runql, "--store", copy, "--format", "csv", "--no-header", "-c",
+                                     "SELECT entity || '/' || project || '/' || id FROM runs ORDER BY id LIMIT 1"],
+                                    check=True, capture_output=True, text=True).stdout.strip()
+            for round_number in range(5):
+                lines = "".join(json.dumps({"train/loss": 0.5 / (step + 1), "train/acc": 0.5}) + "\n" for step in range(1000))
+                run([runql, "run", "log", "--store", copy, target, "-"], input=lines.encode(), stdout=subprocess.DEVNULL)
+                refreshed.append(timed([runql, "--store", copy, "-c", query]))
+                settle(runql, copy, query)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return cold, size, warm, refreshed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", default=["small", "medium"], choices=list(SIZES))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build", "release"))
     parser.add_argument("--data", default=os.path.join(HERE, "data"))
+    parser.add_argument("--refresh", action="store_true",
+                        help="also time an incremental index refresh (on a scratch copy of the store)")
     arguments = parser.parse_args()
     runql = os.path.join(arguments.bin, "runql")
     server_path = os.path.join(arguments.bin, "runql-bench")
     report = []
     for size in arguments.sizes:
         store, database, imports = prepare(size, runql, arguments.data)
+        cache = measure_cache(runql, store, arguments.repeat, arguments.refresh)
         server = subprocess.Popen([server_path, "--store", store], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = json.loads(server.stdout.readline())
 
@@ -156,14 +205,20 @@ def main():
         memory = peak_rss_kb(server.pid)
         server.stdin.close()
         server.wait()
-        report.append((size, hello, memory, imports, timings, mismatches))
+        report.append((size, hello, memory, imports, timings, mismatches, cache))
 
-    for size, hello, memory, imports, timings, mismatches in report:
+    for size, hello, memory, imports, timings, mismatches, cache in report:
         print(f"\n## {size}: {hello['runs']} runs, {hello['history_rows']} history rows")
         print(f"runql index build {hello['load_seconds']:.2f} s; the runql process peaked at {memory / 1024:.0f} MiB "
               f"(this Python process with DuckDB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
         for what, (seconds, peak) in imports.items():
             print(f"{what}: {seconds:.2f} s" + (f", peak RSS {peak / 1024:.0f} MiB" if peak else ""))
+        cold, cache_size, warm, refreshed = cache
+        print(f"index cache: cold `runql -c Q1` (build and write the cache) {cold:.2f} s, cache {cache_size / 2**20:.0f} MiB; "
+              f"warm `runql -c Q1` median {statistics.median(warm) * 1e3:.1f} ms (min {min(warm) * 1e3:.1f})")
+        if refreshed:
+            print(f"`runql -c Q1` right after appending 1,000 history lines to one run: median "
+                  f"{statistics.median(refreshed) * 1e3:.1f} ms (min {min(refreshed) * 1e3:.1f})")
         print(f"\n| query | runql median (min–max) ms | DuckDB median (min–max) ms | ratio |")
         print("|---|---:|---:|---:|")
         for name, (ours, theirs) in timings.items():

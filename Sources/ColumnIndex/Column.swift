@@ -136,8 +136,15 @@ public final class StringDictionary: Sendable {
 
 /// One bit per row.
 public struct Bitmap: Sendable, Equatable {
+    /// Bit `i` is bit `i % 64` of word `i / 64`; bits past `count` are unspecified.
     @usableFromInline var words: ContiguousArray<UInt64>
     public private(set) var count: Int
+
+    /// A bitmap over `count` rows from its words (as the index cache stores them).
+    init(words: ContiguousArray<UInt64>, count: Int) {
+        self.words = words
+        self.count = count
+    }
 
     public init(count: Int, value: Bool) {
         self.count = count

@@ -5,55 +5,166 @@ import RunStore
 ///
 /// ```
 /// store ──RunIndex.build──▶ RunsTable (one row per run)  ─┐
-///                           HistoryTable (one row per step, ├──▶ the query engine's scans
+///       ──IndexCache.index─▶ HistoryTable (one row per step, ├──▶ the query engine's scans
 ///                           each run's rows contiguous)   │
 ///                           ArtifactTables (versions,     │
 ///                           files, lineage edges)        ─┘
 /// ```
 /// Built-in columns are typed columns; config and summary keys are extracted on demand by path
-/// (`configColumn(["model", "arch"])`); history metrics are one column per key.
+/// (`configColumn(["model", "arch"])`); history metrics are one column per key. Columns are made
+/// on first use: from the parsed store after a build, from the index cache after a load.
 public final class RunIndex: Sendable {
     public let runs: RunsTable
     public let history: HistoryTable
     public let artifacts: ArtifactTables
     /// Lines that could not be read (torn or malformed history lines, unreadable runs), as `path:line: reason`.
     public let warnings: [String]
+    /// Set when a column could not be read from the index cache (a damaged file): results computed
+    /// with this index are not to be trusted, and the index is to be rebuilt from the store.
+    let damage: CacheDamage
 
     public init(runs: RunsTable, history: HistoryTable, artifacts: ArtifactTables? = nil, warnings: [String]) {
         self.runs = runs
         self.history = history
         self.artifacts = artifacts ?? ArtifactTables(versions: [], uses: [], runs: runs)
         self.warnings = warnings
+        damage = CacheDamage()
     }
 
-    /// Reads every run, artifact version and lineage record of the store.
-    public static func build(from store: RunStore) -> RunIndex {
-        var warnings: [String] = []
-        var metadata: [RunMetadata] = []
-        var configs: [JSONObject] = []
-        var summaries: [JSONObject] = []
-        var history = HistoryTable.Builder()
-        for location in store.runLocations() {
-            do {
-                let run = try store.readMetadata(location)
-                let config = try store.readObject(location, .config)
-                let explicitSummary = try store.readObject(location, .summary)
-                let path = store.layout.runFile(location, .history)
-                let bytes = try FileIO.read(path) ?? []
-                // The summary as RunStore.effectiveSummary defines it: the last logged values,
-                // overridden key by key by the explicit summary.
-                var summary = history.add(run: metadata.count, bytes: bytes, path: path, warnings: &warnings)
-                for (key, value) in explicitSummary { summary[key] = value }
-                metadata.append(run)
-                configs.append(config)
-                summaries.append(summary)
-            } catch {
-                warnings.append("\(error); run \(location) skipped")
-            }
-        }
-        let runs = RunsTable(metadata: metadata, configs: configs, summaries: summaries)
+    init(runs: RunsTable, history: HistoryTable, artifacts: ArtifactTables? = nil, warnings: [String], damage: CacheDamage) {
+        self.runs = runs
+        self.history = history
+        self.artifacts = artifacts ?? ArtifactTables(versions: [], uses: [], runs: runs)
+        self.warnings = warnings
+        self.damage = damage
+    }
+
+    /// This index with the store's artifact tables read (they are not in the index cache).
+    func addingArtifacts(of store: RunStore) -> RunIndex {
+        var warnings = warnings
         let artifacts = ArtifactTables.build(from: store, runs: runs, warnings: &warnings)
-        return RunIndex(runs: runs, history: history.finish(runIDs: runs.ids), artifacts: artifacts, warnings: warnings)
+        return RunIndex(runs: runs, history: history, artifacts: artifacts, warnings: warnings, damage: damage)
+    }
+
+    /// Whether a lazily read part of the index cache turned out damaged (see `IndexCache`).
+    public var isDamaged: Bool { damage.error != nil }
+
+    /// Reads every run, artifact version and lineage record of the store (no cache involved);
+    /// `progress` is told runs done of runs total.
+    public static func build(from store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
+        var reading = IndexReading(store: store)
+        let locations = store.runLocations()
+        for (position, location) in locations.enumerated() {
+            reading.read(location, stamp: nil)
+            progress?(position + 1, locations.count)
+        }
+        return reading.finish().index.addingArtifacts(of: store)
+    }
+}
+
+/// Runs read from the store into the index's parts: the runs table's sources, one history builder,
+/// and what each run contributed (for the index cache).
+struct IndexReading {
+    let store: RunStore
+    var runs: [ReadRun] = []
+    var history = HistoryTable.Builder()
+    /// How many runs have been read successfully (the runs-table row of the next one).
+    private var keptCount = 0
+
+    init(store: RunStore) {
+        self.store = store
+    }
+
+    /// Reads one run; a run that cannot be read is recorded as skipped, with a warning.
+    mutating func read(_ location: RunLocation, stamp: RunStamp?) {
+        var warnings: [String] = []
+        do {
+            let metadataPath = store.layout.runFile(location, .metadata)
+            guard let metadataBytes = try FileIO.read(metadataPath) else { throw StoreError("no run \(location) in the store at \(store.root)") }
+            let metadata = try RunMetadata(json: try Self.object(metadataBytes, path: metadataPath), source: metadataPath)
+            let configPath = store.layout.runFile(location, .config)
+            let configBytes = try FileIO.read(configPath) ?? []
+            let config = configBytes.isEmpty ? [:] : try Self.object(configBytes, path: configPath)
+            let summaryPath = store.layout.runFile(location, .summary)
+            let explicitSummary = try FileIO.read(summaryPath).map { try Self.object($0, path: summaryPath) } ?? [:]
+            let path = store.layout.runFile(location, .history)
+            let bytes = try FileIO.read(path) ?? []
+            // The summary as RunStore.effectiveSummary defines it: the last logged values,
+            // overridden key by key by the explicit summary.
+            let rowsBefore = history.runRows.count
+            var (summary, keys) = history.add(run: keptCount, bytes: bytes, path: path, warnings: &warnings)
+            for (key, value) in explicitSummary { summary[key] = value }
+            runs.append(ReadRun(
+                location: location, stamp: stamp, metadataBytes: metadataBytes, configBytes: configBytes, metadata: metadata,
+                config: config, summary: summary, warnings: warnings, skipped: false,
+                rows: history.runRows.count - rowsBefore, historyKeys: keys))
+            keptCount += 1
+        } catch {
+            warnings.append("\(error); run \(location) skipped")
+            runs.append(ReadRun(location: location, stamp: stamp, warnings: warnings))
+        }
+    }
+
+    /// A file holding one JSON object, as `RunStore` reads `run.json`, `config.json` and `summary.json`.
+    static func object(_ bytes: [UInt8], path: String) throws -> JSONObject {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw StoreError("\(path): \(error)")
+        }
+        guard case .object(let object) = value else { throw StoreError("\(path): expected a JSON object") }
+        return object
+    }
+
+    /// The index of everything read, and the history columns it holds in memory.
+    func finish() -> (index: RunIndex, historyColumns: [(name: String, column: Column)]) {
+        let kept = runs.filter { !$0.skipped }
+        let table = RunsTable(metadata: kept.compactMap(\.metadata), configs: kept.map(\.config), summaries: kept.map(\.summary))
+        var keys = KeyCatalog()
+        for run in kept {
+            for key in run.historyKeys where !key.typeNames.isEmpty { keys.record([key.name], typeNames: key.typeNames) }
+        }
+        let columns = history.finish()
+        let runRows = history.runRows
+        let historyTable = HistoryTable(
+            count: runRows.count, keys: keys, columnNames: ["run_id"] + columns.map(\.name),
+            storage: HistoryColumns(runRows: runRows, ids: table.ids, columns: columns))
+        return (RunIndex(runs: table, history: historyTable, warnings: runs.flatMap(\.warnings)), columns)
+    }
+}
+
+/// One run as the index read it.
+struct ReadRun {
+    var location: RunLocation
+    /// What its files were when they were read (nil when not building a cache).
+    var stamp: RunStamp?
+    /// The bytes of `run.json` and `config.json` (empty when missing), kept for the cache.
+    var metadataBytes: [UInt8] = []
+    var configBytes: [UInt8] = []
+    var metadata: RunMetadata?
+    var config: JSONObject = [:]
+    /// The effective summary: last logged history values overridden by `summary.json`.
+    var summary: JSONObject = [:]
+    var warnings: [String]
+    /// Whether the run could not be read (it has no rows in either table).
+    var skipped = true
+    /// Its history rows.
+    var rows = 0
+    /// The history keys it logged, first-logged first, with the types it logged them as
+    /// (none for keys starting with `_`, which the key catalog leaves out).
+    var historyKeys: [(name: String, typeNames: Set<String>)] = []
+}
+
+/// A damaged part of the index cache noticed while reading it lazily.
+final class CacheDamage: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+
+    var error: (any Error)? { lock.withLock { stored } }
+
+    func record(_ error: any Error) {
+        lock.withLock { if stored == nil { stored = error } }
     }
 }
 
@@ -75,6 +186,12 @@ public struct KeyCatalog: Sendable {
     private var positions: [[String]: Int] = [:]
 
     public init() {}
+
+    /// A catalog of these entries (as the index cache stores them).
+    init(entries: [Entry]) {
+        self.entries = entries
+        for (position, entry) in entries.enumerated() { positions[entry.path] = position }
+    }
 
     /// Records the keys of one run's object, nested objects included.
     mutating func add(_ object: JSONObject, prefix: [String] = []) {
@@ -112,68 +229,132 @@ public struct KeyCatalog: Sendable {
 
 /// One row per run.
 public struct RunsTable: Sendable {
+    /// The built-in columns in `SELECT *` order.
+    public static let builtinNames = [
+        "id", "name", "entity", "project", "state", "group", "job_type", "tags", "notes", "user", "host",
+        "created_at", "updated_at", "runtime", "exit_code", "git_commit", "command", "cwd", "config", "summary",
+    ]
+
     public let count: Int
     public let ids: [String]
-    /// The built-in columns in `SELECT *` order.
-    public let builtins: [(name: String, column: Column)]
-    public let configs: [JSONObject]
-    public let summaries: [JSONObject]
     public let configKeys: KeyCatalog
     public let summaryKeys: KeyCatalog
-    /// Key columns already extracted (the index never changes once built).
-    private let extracted = ExtractedColumns()
+    /// Columns made so far (the index never changes once built), and how to make the others.
+    private let columns: LazyColumns
 
     init(metadata: [RunMetadata], configs: [JSONObject], summaries: [JSONObject]) {
         count = metadata.count
         ids = metadata.map(\.id)
-        self.configs = configs
-        self.summaries = summaries
-        func strings(_ values: [String?]) -> Column { Column.from(values.map { $0.map(Value.string) ?? .null }, type: .varchar) }
-        func timestamps(_ values: [Double?]) -> Column {
-            Column.from(values.map { $0.flatMap { Int64(roundingChecked: $0 * 1e6) }.map(Value.timestamp) ?? .null }, type: .timestamp)
-        }
-        builtins = [
-            ("id", strings(metadata.map(\.id))),
-            ("name", strings(metadata.map(\.name))),
-            ("entity", strings(metadata.map(\.entity))),
-            ("project", strings(metadata.map(\.project))),
-            ("state", strings(metadata.map(\.state.rawValue))),
-            ("group", strings(metadata.map(\.group))),
-            ("job_type", strings(metadata.map(\.jobType))),
-            ("tags", Column.from(metadata.map { .list($0.tags.map(Value.string)) }, type: .list(.varchar))),
-            ("notes", strings(metadata.map(\.notes))),
-            ("user", strings(metadata.map(\.user))),
-            ("host", strings(metadata.map(\.host))),
-            ("created_at", timestamps(metadata.map(\.createdAt))),
-            ("updated_at", timestamps(metadata.map(\.updatedAt))),
-            ("runtime", Column.from(metadata.map { $0.runtime.map(Value.double) ?? .null }, type: .double)),
-            ("exit_code", Column.from(metadata.map { $0.exitCode.map(Value.int) ?? .null }, type: .bigint)),
-            ("git_commit", strings(metadata.map(\.gitCommit))),
-            ("command", Column.from(metadata.map { $0.command.map { .list($0.map(Value.string)) } ?? .null }, type: .list(.varchar))),
-            ("cwd", strings(metadata.map(\.workingDirectory))),
-            ("config", Column.from(configs.map { Value.object($0) }, type: .object)),
-            ("summary", Column.from(summaries.map { Value.object($0) }, type: .object)),
-        ].map { (name: $0.0, column: Self.dictionaryEncoded($0.1)) }
         var configKeys = KeyCatalog()
         for config in configs { configKeys.add(config) }
         self.configKeys = configKeys
         var summaryKeys = KeyCatalog()
         for summary in summaries { summaryKeys.add(summary) }
         self.summaryKeys = summaryKeys
+        columns = LazyColumns { key in
+            switch key.first {
+            case "config": return Column.from(configs.map { $0.value(at: Array(key.dropFirst())).map(Value.init) ?? .null })
+            case "summary": return Column.from(summaries.map { $0.value(at: Array(key.dropFirst())).map(Value.init) ?? .null })
+            default: return Self.builtinColumn(key.last ?? "", metadata: metadata, configs: configs, summaries: summaries)
+            }
+        }
+    }
+
+    /// A table whose columns are made by `make` (from the index cache), keyed as `LazyColumns` keys them.
+    init(count: Int, ids: [String], configKeys: KeyCatalog, summaryKeys: KeyCatalog, make: @escaping @Sendable ([String]) -> Column) {
+        self.count = count
+        self.ids = ids
+        self.configKeys = configKeys
+        self.summaryKeys = summaryKeys
+        columns = LazyColumns(make)
+    }
+
+    /// The built-in columns in `SELECT *` order.
+    public var builtins: [(name: String, column: Column)] {
+        Self.builtinNames.map { (name: $0, column: columns.column(["builtin", $0])) }
     }
 
     public func builtin(_ name: String) -> Column? {
-        builtins.first { $0.name == name }?.column
+        guard Self.builtinNames.contains(name) else { return nil }
+        return columns.column(["builtin", name])
+    }
+
+    /// Every run's config.
+    public var configs: [JSONObject] { objects(builtin("config")) }
+    /// Every run's effective summary.
+    public var summaries: [JSONObject] { objects(builtin("summary")) }
+
+    private func objects(_ column: Column?) -> [JSONObject] {
+        (0..<count).map { row in
+            if case .object(let object)? = column?.value(at: row) { return object }
+            return [:]
+        }
     }
 
     /// The values at a key path of every run's config (NULL where a run lacks it).
     public func configColumn(_ path: [String]) -> Column {
-        extracted.column(["config"] + path) { Column.from(configs.map { $0.value(at: path).map(Value.init) ?? .null }) }
+        columns.column(["config"] + path)
     }
 
     /// The values at a key path of every run's summary (NULL where a run lacks it).
     public func summaryColumn(_ path: [String]) -> Column {
-        extracted.column(["summary"] + path) { Column.from(summaries.map { $0.value(at: path).map(Value.init) ?? .null }) }
+        columns.column(["summary"] + path)
+    }
+
+    /// The key of every column the index cache stores: the built-ins but the whole config and
+    /// summary objects, then every catalogued config and summary path that never holds an object.
+    /// (The others are made from the runs' objects, which the cache keeps as JSON, when asked for.)
+    var cachedColumnKeys: [[String]] {
+        Self.builtinNames.filter { $0 != "config" && $0 != "summary" }.map { ["builtin", $0] }
+            + configKeys.entries.filter { !$0.isObject }.map { ["config"] + $0.path }
+            + summaryKeys.entries.filter { !$0.isObject }.map { ["summary"] + $0.path }
+    }
+
+    /// The column `key` made from every run's config and summary objects, as a build makes it.
+    static func columnFromObjects(_ key: [String], configs: @autoclosure () throws -> [JSONObject], summaries: @autoclosure () throws -> [JSONObject]) rethrows -> Column {
+        switch key {
+        case ["builtin", "config"]: return Column.from(try configs().map { Value.object($0) }, type: .object)
+        case ["builtin", "summary"]: return Column.from(try summaries().map { Value.object($0) }, type: .object)
+        default:
+            let path = Array(key.dropFirst())
+            return Column.from(try (key.first == "config" ? configs() : summaries()).map { $0.value(at: path).map(Value.init) ?? .null })
+        }
+    }
+
+    /// The column `key` (as `cachedColumnKeys` names it).
+    func column(key: [String]) -> Column {
+        columns.column(key)
+    }
+
+    private static func builtinColumn(_ name: String, metadata: [RunMetadata], configs: [JSONObject], summaries: [JSONObject]) -> Column {
+        func strings(_ values: [String?]) -> Column { Column.from(values.map { $0.map(Value.string) ?? .null }, type: .varchar) }
+        func timestamps(_ values: [Double?]) -> Column {
+            Column.from(values.map { $0.flatMap { Int64(roundingChecked: $0 * 1e6) }.map(Value.timestamp) ?? .null }, type: .timestamp)
+        }
+        let column: Column
+        switch name {
+        case "id": column = strings(metadata.map(\.id))
+        case "name": column = strings(metadata.map(\.name))
+        case "entity": column = strings(metadata.map(\.entity))
+        case "project": column = strings(metadata.map(\.project))
+        case "state": column = strings(metadata.map(\.state.rawValue))
+        case "group": column = strings(metadata.map(\.group))
+        case "job_type": column = strings(metadata.map(\.jobType))
+        case "tags": column = Column.from(metadata.map { .list($0.tags.map(Value.string)) }, type: .list(.varchar))
+        case "notes": column = strings(metadata.map(\.notes))
+        case "user": column = strings(metadata.map(\.user))
+        case "host": column = strings(metadata.map(\.host))
+        case "created_at": column = timestamps(metadata.map(\.createdAt))
+        case "updated_at": column = timestamps(metadata.map(\.updatedAt))
+        case "runtime": column = Column.from(metadata.map { $0.runtime.map(Value.double) ?? .null }, type: .double)
+        case "exit_code": column = Column.from(metadata.map { $0.exitCode.map(Value.int) ?? .null }, type: .bigint)
+        case "git_commit": column = strings(metadata.map(\.gitCommit))
+        case "command": column = Column.from(metadata.map { $0.command.map { .list($0.map(Value.string)) } ?? .null }, type: .list(.varchar))
+        case "cwd": column = strings(metadata.map(\.workingDirectory))
+        case "config": column = Column.from(configs.map { Value.object($0) }, type: .object)
+        default: column = Column.from(summaries.map { Value.object($0) }, type: .object)
+        }
+        return dictionaryEncoded(column)
     }
 
     /// Strings that repeat are stored once.
@@ -197,17 +378,33 @@ public struct RunsTable: Sendable {
     }
 }
 
-/// One row per logged step; the rows of a run are contiguous and in log order.
+/// One row per logged step; the rows of a run are contiguous and in log order, runs in the runs table's order.
 public struct HistoryTable: Sendable {
     public let count: Int
-    /// For each row, the row of its run in `RunsTable`.
-    public let runRows: ContiguousArray<Int32>
-    /// The built-in columns (`run_id`, `_step`, `_timestamp`, `_runtime`) then one per metric, in first-logged order.
-    public let columns: [(name: String, column: Column)]
     public let keys: KeyCatalog
+    /// The column names: the built-ins (`run_id`, `_step`, `_timestamp`, `_runtime`) then one per
+    /// metric, in first-logged order.
+    public let columnNames: [String]
+    private let storage: HistoryColumns
+
+    init(count: Int, keys: KeyCatalog, columnNames: [String], storage: HistoryColumns) {
+        self.count = count
+        self.keys = keys
+        self.columnNames = columnNames
+        self.storage = storage
+    }
+
+    /// For each row, the row of its run in `RunsTable`.
+    public var runRows: ContiguousArray<Int32> { storage.runRows }
+
+    /// Every column (each read from the index cache on first use).
+    public var columns: [(name: String, column: Column)] {
+        columnNames.map { (name: $0, column: storage.column($0)) }
+    }
 
     public func column(_ name: String) -> Column? {
-        columns.first { $0.name == name }?.column
+        guard columnNames.contains(name) else { return nil }
+        return storage.column(name)
     }
 
     struct Builder {
@@ -216,7 +413,6 @@ public struct HistoryTable: Sendable {
         var order: [String] = ["_step", "_timestamp", "_runtime"]
         var builders: [ColumnBuilder] = [ColumnBuilder(), ColumnBuilder(), ColumnBuilder()]
         var positions: [String: Int] = ["_step": 0, "_timestamp": 1, "_runtime": 2]
-        var keys = KeyCatalog()
 
         /// Key bytes of the previous line and their builders: consecutive lines log the same keys
         /// in the same order, so most keys are matched by a memcmp instead of a hash lookup.
@@ -227,11 +423,13 @@ public struct HistoryTable: Sendable {
 
         /// Reads one run's `history.jsonl` into the columns, as `HistoryLog.parse` reads it (torn
         /// and malformed lines skipped with a warning); returns the last value of each key not
-        /// starting with `_`, in first-logged order.
-        mutating func add(run: Int, bytes: [UInt8], path: String, warnings: inout [String]) -> JSONObject {
+        /// starting with `_`, in first-logged order, and every key the run logged with its types.
+        mutating func add(run: Int, bytes: [UInt8], path: String, warnings: inout [String]) -> (summary: JSONObject, keys: [(name: String, typeNames: Set<String>)]) {
             var lastValues: [Int: Value] = [:]
             var firstLogged: [Int] = []
             var typesSeen: [Int: Set<String>] = [:]
+            var runKeys: [Int] = []
+            var seen = Set<Int>()
             HistoryLines.forEach(bytes, path: path, warnings: &warnings) { line in
                 pending.removeAll(keepingCapacity: true)
                 var memberIndex = 0
@@ -246,15 +444,15 @@ public struct HistoryTable: Sendable {
                     while builders[position].count < rowIndex { builders[position].append(.null) }
                     // A key written twice in one line: the last value wins, as in a JSON object.
                     if builders[position].count > rowIndex { builders[position].replaceLast(value) } else { builders[position].append(value) }
+                    if seen.insert(position).inserted { runKeys.append(position) }
                     guard !order[position].hasPrefix("_") else { continue }
                     if lastValues.updateValue(value, forKey: position) == nil { firstLogged.append(position) }
                     typesSeen[position, default: []].insert(Self.typeName(value))
                 }
             }
-            for (position, typeNames) in typesSeen { keys.record([order[position]], typeNames: typeNames) }
             var summary = JSONObject()
             for position in firstLogged { summary[order[position]] = lastValues[position]?.json }
-            return summary
+            return (summary, runKeys.map { (order[$0], typesSeen[$0] ?? []) })
         }
 
         /// The builder of a key: the same as the previous line's at this index when the bytes match.
@@ -321,22 +519,93 @@ public struct HistoryTable: Sendable {
             }
         }
 
-        func finish(runIDs: [String]) -> HistoryTable {
+        /// The columns `_step`, `_timestamp`, `_runtime`, then one per metric (without `run_id`).
+        func finish() -> [(name: String, column: Column)] {
             let total = runRows.count
-            var columns: [(name: String, column: Column)] = [
-                ("run_id", RunsTable.dictionaryEncoded(Column.from(runRows.map { Value.string(runIDs[Int($0)]) }, type: .varchar)))
-            ]
-            for (position, key) in order.enumerated() {
+            return order.enumerated().map { position, key in
                 var builder = builders[position]
                 while builder.count < total { builder.append(.null) }
-                columns.append((key, builder.finish()))
+                return (key, builder.finish())
             }
-            return HistoryTable(count: total, runRows: runRows, columns: columns, keys: keys)
         }
     }
 }
 
-/// Columns extracted from the runs' config and summary objects, kept for the next query.
+/// The history's columns: held in memory after a build, read from the index cache's segments on first use after a load.
+final class HistoryColumns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: [String: Column] = [:]
+    private var madeRunRows: ContiguousArray<Int32>?
+    private let makeColumn: @Sendable (String) -> Column
+    private let makeRunRows: @Sendable () -> ContiguousArray<Int32>
+
+    init(makeColumn: @escaping @Sendable (String) -> Column, makeRunRows: @escaping @Sendable () -> ContiguousArray<Int32>) {
+        self.makeColumn = makeColumn
+        self.makeRunRows = makeRunRows
+    }
+
+    /// Columns already in memory; `run_id` is made from `runRows` and the runs' ids.
+    convenience init(runRows: ContiguousArray<Int32>, ids: [String], columns: [(name: String, column: Column)]) {
+        self.init(makeColumn: { _ in Column.constant(.null, count: runRows.count) }, makeRunRows: { runRows })
+        madeRunRows = runRows
+        made["run_id"] = Self.runIDColumn(runRows: runRows, ids: ids)
+        for (name, column) in columns { made[name] = column }
+    }
+
+    var runRows: ContiguousArray<Int32> {
+        if let rows = lock.withLock({ madeRunRows }) { return rows }
+        let rows = makeRunRows()
+        lock.withLock { madeRunRows = rows }
+        return rows
+    }
+
+    func column(_ name: String) -> Column {
+        if let column = lock.withLock({ made[name] }) { return column }
+        let column = makeColumn(name)
+        lock.withLock { made[name] = column }
+        return column
+    }
+
+    /// `run_id` dictionary-encoded, codes in order of first appearance (runs' rows are contiguous
+    /// and in runs-table order, so each run's code is the count of runs with rows before it).
+    static func runIDColumn(runRows: ContiguousArray<Int32>, ids: [String]) -> Column {
+        guard !runRows.isEmpty else { return Column(storage: .values([]), type: .varchar) }
+        var codes = ContiguousArray<UInt32>()
+        codes.reserveCapacity(runRows.count)
+        var dictionary: [String] = []
+        var previous: Int32 = -1
+        var code: UInt32 = 0
+        for run in runRows {
+            if run != previous {
+                previous = run
+                code = UInt32(dictionary.count)
+                dictionary.append(ids[Int(run)])
+            }
+            codes.append(code)
+        }
+        return Column(storage: .dictionary(codes: codes, dictionary: StringDictionary(dictionary)), type: .varchar)
+    }
+}
+
+/// Columns made on first use and kept (the index never changes once built).
+final class LazyColumns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var columns: [[String]: Column] = [:]
+    private let make: @Sendable ([String]) -> Column
+
+    init(_ make: @escaping @Sendable ([String]) -> Column) {
+        self.make = make
+    }
+
+    func column(_ key: [String]) -> Column {
+        if let cached = lock.withLock({ columns[key] }) { return cached }
+        let column = make(key)
+        lock.withLock { columns[key] = column }
+        return column
+    }
+}
+
+/// Columns extracted from a table's objects, kept for the next query.
 final class ExtractedColumns: @unchecked Sendable {
     private let lock = NSLock()
     private var columns: [[String]: Column] = [:]

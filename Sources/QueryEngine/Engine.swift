@@ -9,15 +9,25 @@ import RunStore
 /// text ──Parser──▶ [Statement] ──Binder(index)──▶ LogicalPlan ──Executor──▶ QueryResult
 /// ```
 public final class Engine {
-    public let index: RunIndex
+    public private(set) var index: RunIndex
+    /// The store whose index cache `index` came from: rebuilt from it if the cache turns out damaged.
+    private let cachedStore: RunStore?
 
     public init(index: RunIndex) {
         self.index = index
+        cachedStore = nil
     }
 
-    /// Opens the store and indexes it.
+    /// Opens the store and indexes it (reading every run; no cache involved).
     public convenience init(store: RunStore) {
         self.init(index: RunIndex.build(from: store))
+    }
+
+    /// Indexes the store through its index cache (`IndexCache`): loaded when fresh, refreshed
+    /// when some runs changed, built otherwise. `progress` is told runs read of runs to read.
+    public init(cachedIndexOf store: RunStore, progress: ((Int, Int) -> Void)? = nil) {
+        index = IndexCache.index(of: store, progress: progress)
+        cachedStore = store
     }
 
     /// The statements of a script, or the first syntax error.
@@ -30,7 +40,14 @@ public final class Engine {
         // Binding and evaluation recurse over the expression tree (up to the parser's depth limit):
         // run them on a thread whose stack is large enough for the deepest tree in any build.
         let work = LargeStackWork { try self.executeHere(statement, source: source, isCancelled: isCancelled) }
-        return try work.run()
+        let outcome = Result { try work.run() }
+        // A part of the index cache read during this statement was damaged: its answer is not
+        // to be trusted. Rebuild the index from the store and answer again.
+        if index.isDamaged, let cachedStore {
+            index = IndexCache.rebuild(cachedStore)
+            return try execute(statement, source: source, isCancelled: isCancelled)
+        }
+        return try outcome.get()
     }
 
     private func executeHere(_ statement: Statement, source: String, isCancelled: @escaping @Sendable () -> Bool) throws -> QueryResult {

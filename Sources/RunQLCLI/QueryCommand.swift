@@ -80,7 +80,7 @@ struct QueryCommand: ParsableCommand {
             fromStdin = true
         }
         let store = try storeOptions.open()
-        let engine = Engine(store: store)
+        let engine = Engine.indexing(store)
         for warning in engine.index.warnings { Console.warn(warning) }
         let humanFormat = format == .table || format == .markdown
         let options = FormatOptions(nullText: nullvalue, header: !noHeader, precision: humanFormat ? precision : nil)

@@ -21,8 +21,8 @@ final class Shell {
     init(storePath: String, settings: ShellSettings) throws {
         self.storePath = storePath
         let store = try RunStore.open(at: storePath)
-        engine = Engine(store: store)
         fingerprint = store.fingerprint()
+        engine = Engine.indexing(store)
         self.settings = settings
         let environment = Environment.variables
         historyPath = environment["RUNQL_HISTORY"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.runql_history")
@@ -109,7 +109,7 @@ final class Shell {
     }
 
     func reload(_ store: RunStore, fingerprint current: Int) {
-        engine = Engine(store: store)
+        engine = Engine.indexing(store)
         fingerprint = current
         for warning in engine.index.warnings { Console.warn(warning) }
     }

@@ -1,0 +1,216 @@
+import ColumnIndex
+import Foundation
+import QueryEngine
+import RunStore
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The index cache answers exactly as a build from the store does: after a cold build, a warm
+/// load, incremental refreshes, damage of every kind, deletion, and concurrent builders.
+@Suite struct IndexCacheTests {
+    /// Queries that between them read every column, key catalog and row order of both tables.
+    static let queries = [
+        "SELECT * FROM runs",
+        "SELECT * FROM history",
+        "SELECT run.name, run_id, _step, loss, acc, note FROM history",
+        "SELECT run_id, count(*), max(loss), min(acc) FROM history GROUP BY run_id ORDER BY run_id",
+        "SHOW KEYS",
+        "DESCRIBE runs",
+        "DESCRIBE history",
+        "SELECT name, config.lr, config.model.arch, config.model, summary.loss, summary.best, tags FROM runs ORDER BY name",
+    ]
+
+    /// Every query's answer (names, then rows as text), and the warnings.
+    static func answers(_ engine: Engine) throws -> [String] {
+        var texts = engine.index.warnings
+        for query in queries {
+            let result = try engine.run(query)
+            var text = result.names.joined(separator: "|") + "\n"
+            for row in 0..<result.rowCount {
+                text += (0..<result.names.count).map { Render.text(result.value(row: row, column: $0)) }.joined(separator: "|") + "\n"
+            }
+            texts.append(text)
+        }
+        return texts
+    }
+
+    /// The cached index's answers must equal a fresh build's; returns how many runs it read.
+    @discardableResult
+    static func expectSameAnswers(_ store: RunStore, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+        var read = 0
+        let cached = Engine(cachedIndexOf: store) { _, total in read = total }
+        let expected = try answers(Engine(store: store))
+        let actual = try answers(cached)
+        #expect(actual == expected, comment, sourceLocation: sourceLocation)
+        #expect(!cached.index.isDamaged, comment, sourceLocation: sourceLocation)
+        return read
+    }
+
+    /// A store of a few runs with mixed-type, sparse and string metrics, nested config, a torn
+    /// line, a run without history and a run that cannot be read; every file dated an hour ago,
+    /// so that no run counts as changed too recently to trust.
+    static func makeStore(_ directory: TemporaryDirectory) throws -> RunStore {
+        let store = try RunStore.create(at: directory.path)
+        for number in 0..<6 {
+            var metadata = RunMetadata(id: "run\(number)", entity: "acme", project: number < 4 ? "vision" : "text")
+            metadata.name = "run-\(number)"
+            metadata.state = number % 2 == 0 ? .finished : .failed
+            metadata.tags = number % 3 == 0 ? ["bert", "base"] : []
+            metadata.createdAt = 1_700_000_000 + Double(number) * 3600.5
+            let config: JSONObject = ["lr": number == 2 ? "auto" : .double(0.001 * Double(number + 1)), "model": ["arch": .string(number < 3 ? "bert" : "t5"), "layers": .int(Int64(number))]]
+            var lines: [String] = []
+            for step in 0..<(number == 5 ? 0 : 20 + number) {
+                var line = "{\"_step\":\(step),\"loss\":\(number == 3 && step == 4 ? "\"high\"" : String(1.0 / Double(step + 1)))"
+                if step % 5 == 0 { line += ",\"acc\":\(step == 10 ? "NaN" : String(Double(step) / 25))" }
+                if number == 1 && step == 7 { line += ",\"note\":\"spike\",\"_extra\":1" }
+                lines.append(line + "}")
+            }
+            var history = lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            if number == 4 { history += "{\"_step\":99,\"lo" }
+            try store.publishRun(metadata, config: config, summary: number == 0 ? ["best": 0.9] : [:], history: Array(history.utf8))
+        }
+        let broken = "\(store.layout.runs("acme", "text"))/broken"
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try "{\"id\": 3}".write(toFile: "\(broken)/run.json", atomically: false, encoding: .utf8)
+        age(store.root)
+        return store
+    }
+
+    /// Dates `root` and every file and folder below it an hour back.
+    static func age(_ root: String) {
+        let past = Date().addingTimeInterval(-3600)
+        try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: root)
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let relative = enumerator?.nextObject() as? String {
+            try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: "\(root)/\(relative)")
+        }
+    }
+
+    static func manifest(_ store: RunStore) -> String { "\(store.layout.index)/manifest.rqi" }
+
+    @Test func coldWarmAndIncrementalRefreshAnswerAlike() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        #expect(try Self.expectSameAnswers(store, "cold build") == 7)
+        #expect(FileManager.default.fileExists(atPath: Self.manifest(store)))
+        #expect(try Self.expectSameAnswers(store, "warm load") == 0)
+
+        // Appended history lines: only that run is read again.
+        let writer = try HistoryWriter(store: store, location: RunLocation(entity: "acme", project: "vision", id: "run1"))
+        try writer.append([["loss": 0.01, "acc": "n/a"], ["loss": 0.005, "fresh": true]])
+        Self.age(store.layout.run(writer.location))
+        #expect(try Self.expectSameAnswers(store, "appended lines") == 1)
+        #expect(try Self.expectSameAnswers(store, "warm after a refresh") == 0)
+
+        // A changed summary and config.
+        let run2 = RunLocation(entity: "acme", project: "vision", id: "run2")
+        let run4 = RunLocation(entity: "acme", project: "text", id: "run4")
+        try store.replaceObject(run2, .summary, with: ["loss": "overridden", "best": 1])
+        try store.replaceObject(run4, .config, with: ["lr": 0.5, "extra": ["deep": [1, 2]]])
+        Self.age(store.layout.run(run2))
+        Self.age(store.layout.run(run4))
+        #expect(try Self.expectSameAnswers(store, "changed summary and config") == 2)
+
+        // A new run and a deleted one.
+        var metadata = RunMetadata(id: "run9", entity: "zeta", project: "new")
+        metadata.name = "newest"
+        try store.publishRun(metadata, config: ["lr": 1], summary: [:], history: Array("{\"_step\":0,\"loss\":3,\"newkey\":[1,2]}\n".utf8))
+        try FileManager.default.removeItem(atPath: store.layout.run(RunLocation(entity: "acme", project: "vision", id: "run0")))
+        Self.age(store.layout.run(metadata.location))
+        #expect(try Self.expectSameAnswers(store, "new and deleted runs") == 1)
+        #expect(try Self.expectSameAnswers(store, "warm after everything") == 0)
+    }
+
+    @Test func manyRefreshesCompactTheSegments() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        try Self.expectSameAnswers(store, "cold build")
+        let writer = try HistoryWriter(store: store, location: RunLocation(entity: "acme", project: "vision", id: "run3"))
+        for round in 0..<12 {
+            try writer.append([["loss": .double(Double(round))]])
+            Self.age(store.layout.run(writer.location))
+            #expect(try Self.expectSameAnswers(store, "refresh \(round)") == 1)
+        }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: store.layout.index).filter { $0.hasPrefix("segment-") }
+        #expect(segments.count <= 9)
+    }
+
+    /// A flipped byte anywhere, a truncated file, another format version: never a wrong answer.
+    @Test(arguments: ["header", "directory", "runs section", "last column", "segment", "segment column", "truncated", "truncated segment", "version", "empty", "missing segment"])
+    func aDamagedCacheIsRebuilt(damage: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        try Self.expectSameAnswers(store, "cold build")
+        let segment = try FileManager.default.contentsOfDirectory(atPath: store.layout.index).first { $0.hasPrefix("segment-") }
+        let segmentPath = "\(store.layout.index)/\(try #require(segment))"
+        func change(_ path: String, _ edit: (inout [UInt8]) -> Void) throws {
+            var bytes = try #require(FileManager.default.contents(atPath: path).map { [UInt8]($0) })
+            edit(&bytes)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        let manifest = Self.manifest(store)
+        switch damage {
+        case "header": try change(manifest) { $0[3] ^= 0x20 }
+        case "directory": try change(manifest) { $0[40] ^= 0x01 }
+        case "runs section": try change(manifest) { $0[$0.count / 3] ^= 0x01 }
+        case "last column": try change(manifest) { $0[$0.count - 2] ^= 0x80 }
+        case "segment": try change(segmentPath) { $0[30] ^= 0x01 }
+        case "segment column": try change(segmentPath) { $0[$0.count - 9] ^= 0x01 }
+        case "truncated": try change(manifest) { $0.removeLast($0.count / 2) }
+        case "truncated segment": try change(segmentPath) { $0.removeLast(100) }
+        case "version": try change(manifest) { $0[8] = 99 }
+        case "empty": try change(manifest) { $0 = [] }
+        default: try FileManager.default.removeItem(atPath: segmentPath)
+        }
+        try Self.expectSameAnswers(store, "after damage: \(damage)")
+        try Self.expectSameAnswers(store, "rebuilt after damage: \(damage)")
+    }
+
+    @Test func deletingTheCacheIsSafe() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        try Self.expectSameAnswers(store, "cold build")
+        try FileManager.default.removeItem(atPath: store.layout.index)
+        #expect(try Self.expectSameAnswers(store, "after deleting index/") == 7)
+        // Deleted while an engine holds the loaded index: its lazy reads still see the old files.
+        let engine = Engine(cachedIndexOf: store)
+        try FileManager.default.removeItem(atPath: store.layout.index)
+        #expect(try Self.answers(engine) == (try Self.answers(Engine(store: store))))
+    }
+
+    @Test func concurrentBuildersBothAnswerRight() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        let expected = try Self.answers(Engine(store: store))
+        let results = Locked<[[String]]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let answers = (try? Self.answers(Engine(cachedIndexOf: store))) ?? []
+            results.withLock { $0.append(answers) }
+        }
+        for answers in results.withLock({ $0 }) { #expect(answers == expected) }
+        try Self.expectSameAnswers(store, "after concurrent builders")
+    }
+}
+
+/// A value behind a lock, for results gathered from concurrent work.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&value) }
+    }
+}
