@@ -159,6 +159,24 @@ def measure_cache(runql, store, repeat, refresh):
     return cold, size, warm, refreshed
 
 
+def measure_duckdb_cli(database, size, data_root, repeat):
+    """Whole-process DuckDB CLI (`pip install duckdb-cli`) answering Q1's twin on a persisted
+    database file holding the same tables: the yardstick for a warm `runql -c Q1`."""
+    cli = os.path.join(os.path.dirname(sys.executable), "duckdb")
+    if not os.path.exists(cli):
+        return None
+    path = os.path.join(data_root, size, "duckdb.db")
+    if not os.path.exists(path):
+        # duckdb-cli from pip may be older than the duckdb package: write a file it can read.
+        database.execute(f"ATTACH '{path}' AS disk (STORAGE_VERSION 'v1.4.0')")
+        database.execute("CREATE TABLE disk.runs AS SELECT * FROM runs")
+        database.execute("CREATE TABLE disk.history AS SELECT * FROM history")
+        database.execute("DETACH disk")
+    query = SUITE["Q1 best finished runs"][1]
+    timed([cli, path, "-c", query])
+    return [timed([cli, path, "-c", query]) for _ in range(max(repeat, 10))]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", default=["small", "medium"], choices=list(SIZES))
@@ -174,6 +192,7 @@ def main():
     for size in arguments.sizes:
         store, database, imports = prepare(size, runql, arguments.data)
         cache = measure_cache(runql, store, arguments.repeat, arguments.refresh)
+        duckdb_cli = measure_duckdb_cli(database, size, arguments.data, arguments.repeat)
         server = subprocess.Popen([server_path, "--store", store], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = json.loads(server.stdout.readline())
 
@@ -205,9 +224,9 @@ def main():
         memory = peak_rss_kb(server.pid)
         server.stdin.close()
         server.wait()
-        report.append((size, hello, memory, imports, timings, mismatches, cache))
+        report.append((size, hello, memory, imports, timings, mismatches, cache, duckdb_cli))
 
-    for size, hello, memory, imports, timings, mismatches, cache in report:
+    for size, hello, memory, imports, timings, mismatches, cache, duckdb_cli in report:
         print(f"\n## {size}: {hello['runs']} runs, {hello['history_rows']} history rows")
         print(f"runql index build {hello['load_seconds']:.2f} s; the runql process peaked at {memory / 1024:.0f} MiB "
               f"(this Python process with DuckDB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
@@ -216,6 +235,9 @@ def main():
         cold, cache_size, warm, refreshed = cache
         print(f"index cache: cold `runql -c Q1` (build and write the cache) {cold:.2f} s, cache {cache_size / 2**20:.0f} MiB; "
               f"warm `runql -c Q1` median {statistics.median(warm) * 1e3:.1f} ms (min {min(warm) * 1e3:.1f})")
+        if duckdb_cli:
+            print(f"DuckDB CLI on a persisted database, whole process, Q1: median {statistics.median(duckdb_cli) * 1e3:.1f} ms "
+                  f"(min {min(duckdb_cli) * 1e3:.1f}); ratio runql/DuckDB {statistics.median(warm) / statistics.median(duckdb_cli):.2f}")
         if refreshed:
             print(f"`runql -c Q1` right after appending 1,000 history lines to one run: median "
                   f"{statistics.median(refreshed) * 1e3:.1f} ms (min {min(refreshed) * 1e3:.1f})")

@@ -12,4 +12,6 @@ if [ ! -x Benchmarks/.venv/bin/python ]; then
   python3 -m venv Benchmarks/.venv
   Benchmarks/.venv/bin/pip install -q duckdb
 fi
+# DuckDB's CLI, for whole-process times on a persisted database.
+[ -x Benchmarks/.venv/bin/duckdb ] || Benchmarks/.venv/bin/pip install -q duckdb-cli
 exec Benchmarks/.venv/bin/python Benchmarks/bench.py "$@"
