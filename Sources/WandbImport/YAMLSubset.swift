@@ -80,8 +80,8 @@ enum YAMLSubset {
         mutating func peek() -> Line? {
             while index < raw.count {
                 let line = raw[index]
-                let indent = line.prefix { $0 == " " }.count
-                let text = line.dropFirst(indent)
+                let indent = line.utf8.prefix { $0 == UInt8(ascii: " ") }.count
+                let text = line[line.utf8.index(line.startIndex, offsetBy: indent)...]
                 if text.isEmpty || text.hasPrefix("#") || text == "---" {
                     index += 1
                     continue
