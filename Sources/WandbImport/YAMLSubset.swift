@@ -44,8 +44,7 @@ enum YAMLSubset {
     /// The document; any error, nesting too deep included, is thrown.
     static func parse(_ text: String) throws -> JSONValue {
         var dropped: [DroppedEntry] = []
-        let document = try parse(text, dropping: &dropped, recover: false)
-        return document
+        return try parse(text, dropping: &dropped, recover: false)
     }
 
     /// The document, less the top-level mapping entries that nest deeper than `JSONParser.maximumDepth`:
