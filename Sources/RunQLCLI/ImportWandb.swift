@@ -81,6 +81,10 @@ struct ImportWandb: ParsableCommand {
             if report.usesUnresolved > 0 { line += " (\(report.usesUnresolved) not in the store, kept as references)" }
         }
         if report.runsDamaged > 0 { line += "; \(report.runsDamaged) imported in part from damaged logs (see above)" }
+        if !report.artifactVersionsSkipped.isEmpty {
+            let count = report.artifactVersionsSkipped.count
+            line += "; \(count) artifact version\(count == 1 ? "" : "s") skipped (see above)"
+        }
         if !report.skipped.isEmpty { line += "; \(report.skipped.count) skipped (see above)" }
         line += " in \(String(format: "%.1f", seconds)) s"
         Console.info(line)

@@ -6,13 +6,18 @@ import RunStore
 /// only when a folder has no transaction log.
 enum WandbFilesFallback {
     /// `files/config.yaml`: `wandb_version` dropped, each `{desc, value}` (0.16) or `{value}`
-    /// (wandb-core) unwrapped to its value; nil when the file is missing.
-    static func config(folder: String) throws -> JSONObject? {
+    /// (wandb-core) unwrapped to its value; nil when the file is missing. A key nested deeper than
+    /// the store keeps is left out, and named in `problems`.
+    static func config(folder: String, problems: inout [String]) throws -> JSONObject? {
         let path = "\(folder)/files/config.yaml"
         guard let bytes = try LocalFiles.read(path) else { return nil }
         let document: JSONValue
         do {
-            document = try YAMLSubset.parse(String(decoding: bytes, as: UTF8.self))
+            var dropped: [YAMLSubset.DroppedEntry] = []
+            document = try YAMLSubset.parse(String(decoding: bytes, as: UTF8.self), droppingTooDeep: &dropped)
+            for entry in dropped {
+                problems.append("\(path): line \(entry.error.line): config key \(entry.key): \(entry.error.message); left out")
+            }
         } catch let error as YAMLSubset.ParseError {
             throw WandbImportError(path: path, "line \(error.line): \(error.message)")
         }

@@ -10,53 +10,67 @@ import RunStore
 /// Aliases are a set (`latest` is the store's own). `use_artifact` records become lineage once every
 /// run of the import is in, so a run can use a version another run of the same import logged.
 extension WandbImporter {
-    /// Logs the run's artifacts in log order.
-    func importArtifacts(of run: WandbRun, at location: RunLocation) throws {
+    /// Logs the run's artifacts in log order. One that cannot be stored (a manifest path the store
+    /// refuses, metadata that is not an object…) is reported and skipped; the run and its other
+    /// artifacts are kept.
+    func importArtifacts(of run: WandbRun, at location: RunLocation) {
         for record in run.artifacts {
-            let name = ArtifactName(entity: location.entity, project: location.project, name: record.name)
-            var draft = ArtifactDraft(name: name, type: record.type)
-            draft.description = record.description.isEmpty ? nil : record.description
-            if !record.metadata.isEmpty {
-                guard case .object(let metadata) = try JSONParser.parse(record.metadata) else {
-                    throw WandbImportError(path: run.folders.last ?? run.id, "artifact \(record.name): metadata is not a JSON object")
-                }
-                draft.metadata = metadata
+            do {
+                try importArtifact(record, of: run, at: location)
+            } catch {
+                let reason = "artifact \(record.name) (\(record.type)) of run \(run.id): \(error)"
+                report.artifactVersionsSkipped.append(reason)
+                warn("skipped \(reason)")
             }
-            var aliases: [String] = []
-            for alias in record.aliases where alias != "latest" && !aliases.contains(alias) {
-                if (try? RunStore.validateAlias(alias)) != nil {
-                    aliases.append(alias)
-                } else {
-                    warn("artifact \(name): the alias \"\(alias)\" is not kept: runql aliases are letters, digits, '_', '.' or '-', and not vN")
-                }
+        }
+    }
+
+    /// Logs one artifact record as a version of its collection, or moves its aliases onto the
+    /// version that already holds its content.
+    private func importArtifact(_ record: WandbArtifactRecord, of run: WandbRun, at location: RunLocation) throws {
+        let name = ArtifactName(entity: location.entity, project: location.project, name: record.name)
+        var draft = ArtifactDraft(name: name, type: record.type)
+        draft.description = record.description.isEmpty ? nil : record.description
+        if !record.metadata.isEmpty {
+            guard case .object(let metadata) = try JSONParser.parse(record.metadata) else {
+                throw WandbImportError(path: run.folders.last ?? run.id, "its metadata is not a JSON object")
             }
-            draft.aliases = aliases.sorted()
-            draft.ttlSeconds = record.ttlSeconds
-            draft.loggedBy = location
-            draft.createdAt = run.startTime
-            draft.createdBy = run.user
-            draft.host = run.host
-            draft.gitCommit = run.gitCommit
-            draft.reuse = .anyVersion
-            var copied = 0
-            for entry in record.entries {
-                let source = stagingCopy(of: entry)
-                if case .file = source { copied += 1 }
-                draft.files.append(ArtifactDraftFile(path: entry.path, source: source))
-            }
-            if let existing = try sameContent(as: record, in: name) {
-                for alias in draft.aliases { try store.moveAlias(alias, to: name, version: existing) }
-                report.artifactVersionsExisting += 1
-                continue
-            }
-            let (_, created) = try store.logArtifact(draft)
-            if created {
-                report.artifactVersionsCreated += 1
-                report.artifactFilesCopied += copied
-                report.artifactFilesReferenced += record.entries.count - copied
+            draft.metadata = metadata
+        }
+        var aliases: [String] = []
+        for alias in record.aliases where alias != "latest" && !aliases.contains(alias) {
+            if (try? RunStore.validateAlias(alias)) != nil {
+                aliases.append(alias)
             } else {
-                report.artifactVersionsExisting += 1
+                warn("artifact \(name): the alias \"\(alias)\" is not kept: runql aliases are letters, digits, '_', '.' or '-', and not vN")
             }
+        }
+        draft.aliases = aliases.sorted()
+        draft.ttlSeconds = record.ttlSeconds
+        draft.loggedBy = location
+        draft.createdAt = run.startTime
+        draft.createdBy = run.user
+        draft.host = run.host
+        draft.gitCommit = run.gitCommit
+        draft.reuse = .anyVersion
+        var copied = 0
+        for entry in record.entries {
+            let source = stagingCopy(of: entry)
+            if case .file = source { copied += 1 }
+            draft.files.append(ArtifactDraftFile(path: entry.path, source: source))
+        }
+        if let existing = try sameContent(as: record, in: name) {
+            for alias in draft.aliases { try store.moveAlias(alias, to: name, version: existing) }
+            report.artifactVersionsExisting += 1
+            return
+        }
+        let (_, created) = try store.logArtifact(draft)
+        if created {
+            report.artifactVersionsCreated += 1
+            report.artifactFilesCopied += copied
+            report.artifactFilesReferenced += record.entries.count - copied
+        } else {
+            report.artifactVersionsExisting += 1
         }
     }
 

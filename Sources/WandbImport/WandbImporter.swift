@@ -25,6 +25,9 @@ public final class WandbImporter {
         /// Artifact versions new to the store, and those it already had.
         public var artifactVersionsCreated = 0
         public var artifactVersionsExisting = 0
+        /// Artifact records that could not be stored, each with the reason (also reported through
+        /// `warn`); their run and its other artifacts are imported all the same.
+        public var artifactVersionsSkipped: [String] = []
         /// Files of new versions copied into the blob store, and those kept as references only
         /// (their staging copy was gone or changed).
         public var artifactFilesCopied = 0
@@ -105,7 +108,7 @@ public final class WandbImporter {
             if !console.isEmpty { try store.replaceRunFile(location, .output, with: console) }
             report.runsCreated += 1
             report.stepsImported += run.history.count
-            try importArtifacts(of: run, at: location)
+            importArtifacts(of: run, at: location)
             return location
         }
         var changed = false
@@ -118,7 +121,7 @@ public final class WandbImporter {
         if !console.isEmpty, try store.replaceRunFile(location, .output, with: console) { changed = true }
         if try appendNewSteps(run.history, to: location) { changed = true }
         if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
-        try importArtifacts(of: run, at: location)
+        importArtifacts(of: run, at: location)
         return location
     }
 

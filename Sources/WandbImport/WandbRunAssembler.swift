@@ -34,12 +34,12 @@ struct WandbRunAssembler {
             if !info.sweepID.isEmpty { run.sweepID = info.sweepID }
             if !info.gitCommit.isEmpty { run.gitCommit = info.gitCommit }
             if run.startTime == nil, let start = info.startTime, start > 0 { run.startTime = start }
-            try Self.apply(info.config, to: &run.config, location: location)
-            try Self.apply(info.summary, to: &run.summary, location: location)
+            try apply(info.config, to: \.config, location: location)
+            try apply(info.summary, to: \.summary, location: location)
         case .config(let changes):
-            try Self.apply(changes, to: &run.config, location: location)
+            try apply(changes, to: \.config, location: location)
         case .summary(let changes):
-            try Self.apply(changes, to: &run.summary, location: location)
+            try apply(changes, to: \.summary, location: location)
         case .history(let record):
             try appendRow(record, location: location)
         case .exit(let code, _):
@@ -86,7 +86,8 @@ struct WandbRunAssembler {
     private mutating func appendRow(_ record: WandbHistoryRecord, location: String) throws {
         var row: JSONObject = [:]
         for item in record.items {
-            row.setValue(try Self.value(item, location: location), at: item.path)
+            guard let value = try storableValue(item, in: "history", location: location) else { continue }
+            row.setValue(value, at: item.path)
         }
         let step: Int64
         if let explicit = row["_step"]?.integerValue, explicit >= 0 {
@@ -101,13 +102,33 @@ struct WandbRunAssembler {
         run.history.append(row)
     }
 
-    private static func apply(_ changes: WandbItemChanges, to object: inout JSONObject, location: String) throws {
+    private mutating func apply(_ changes: WandbItemChanges, to object: WritableKeyPath<WandbRun, JSONObject>, location: String) throws {
+        let what = object == \WandbRun.config ? "config" : "summary"
         for item in changes.updates {
-            object.setValue(try value(item, location: location), at: item.path)
+            guard let value = try storableValue(item, in: what, location: location) else { continue }
+            run[keyPath: object].setValue(value, at: item.path)
         }
         for item in changes.removals {
-            object.removeValue(at: item.path)
+            run[keyPath: object].removeValue(at: item.path)
         }
+    }
+
+    /// The item's value, or nil (with a note) when its key path and the value's own nesting would
+    /// nest the object deeper than the store reads (`JSONParser.maximumDepth`): only that item is lost.
+    private mutating func storableValue(_ item: WandbItem, in what: String, location: String) throws -> JSONValue? {
+        let limit = JSONParser.maximumDepth
+        let shownKey = item.path.prefix(4).joined(separator: ".") + (item.path.count > 4 ? "…" : "")
+        if item.path.count > limit {
+            note("\(location): the \(what) key \(shownKey) has \(item.path.count) parts, more than the \(limit) levels the store nests; left out")
+            return nil
+        }
+        let value = try Self.value(item, location: location)
+        let depth = item.path.count + value.nestingDepth
+        if depth > limit {
+            note("\(location): the \(what) value of \(shownKey) nests \(depth) levels deep, more than the \(limit) the store nests; left out")
+            return nil
+        }
+        return value
     }
 
     private static func value(_ item: WandbItem, location: String) throws -> JSONValue {
@@ -128,7 +149,8 @@ struct WandbAssemblyError: Error, CustomStringConvertible {
 extension OrderedDictionary where Key == String, Value == JSONValue {
     /// Removes the value at a path of nested keys; nothing happens when the path is missing.
     mutating func removeValue(at path: [String]) {
-        guard let first = path.first else { return }
+        // Nothing stored nests deeper than the store reads, so a longer path names nothing.
+        guard let first = path.first, path.count <= JSONParser.maximumDepth else { return }
         if path.count == 1 {
             removeValue(forKey: first)
             return

@@ -10,7 +10,9 @@ enum WandbRunReader {
             if let logPath = folder.logPath {
                 try readLog(logPath, into: &assembler)
             } else {
-                let config = try WandbFilesFallback.config(folder: folder.path)
+                var problems: [String] = []
+                let config = try WandbFilesFallback.config(folder: folder.path, problems: &problems)
+                for problem in problems { assembler.note(problem) }
                 let summary = try WandbFilesFallback.summary(folder: folder.path)
                 assembler.note(
                     config == nil && summary == nil

@@ -7,10 +7,32 @@ import RunStore
 /// items, plain, single- and double-quoted scalars (folded over several lines), `|`/`>` block
 /// scalars, flow `[…]`/`{…}` collections, comments, and YAML 1.1 scalars (`null`, `~`, `true`,
 /// `1.0e-08`, `.inf`, `.nan`). Anchors, tags and multi-document streams are not.
+///
+/// Nesting is bounded like the store's JSON (`JSONParser.maximumDepth`, the document counting as one
+/// level), so a hostile file is an error, never a stack overflow, and what is read can be stored.
 enum YAMLSubset {
     struct ParseError: Error {
         var line: Int
         var message: String
+        /// The error is the nesting limit (a top-level entry can be left out for it).
+        var isNestingTooDeep = false
+
+        init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
+
+        static func nestingTooDeep(line: Int) -> ParseError {
+            var error = ParseError(line: line, message: "nesting deeper than \(JSONParser.maximumDepth) levels")
+            error.isNestingTooDeep = true
+            return error
+        }
+    }
+
+    /// A top-level entry left out because it nests too deep.
+    struct DroppedEntry {
+        var key: String
+        var error: ParseError
     }
 
     private struct Line {
@@ -19,16 +41,35 @@ enum YAMLSubset {
         var text: Substring
     }
 
+    /// The document; any error, nesting too deep included, is thrown.
     static func parse(_ text: String) throws -> JSONValue {
+        var dropped: [DroppedEntry] = []
+        return try parse(text, dropping: &dropped, recover: false)
+    }
+
+    /// The document, less the top-level mapping entries that nest deeper than `JSONParser.maximumDepth`:
+    /// those are left out and listed in `dropped`; any other error is thrown.
+    static func parse(_ text: String, droppingTooDeep dropped: inout [DroppedEntry]) throws -> JSONValue {
+        try parse(text, dropping: &dropped, recover: true)
+    }
+
+    private static func parse(_ text: String, dropping dropped: inout [DroppedEntry], recover: Bool) throws -> JSONValue {
         var parser = Parser(raw: text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.hasSuffix("\r") ? line.dropLast() : line
         })
+        parser.recoversAtTop = recover
+        defer { dropped.append(contentsOf: parser.dropped) }
         return try parser.document()
     }
 
     private struct Parser {
         let raw: [Substring]
         var index = 0
+        /// Collections open around the cursor (the document's own included).
+        var depth = 0
+        /// Whether a top-level entry that nests too deep is left out (into `dropped`) rather than thrown.
+        var recoversAtTop = false
+        var dropped: [DroppedEntry] = []
 
         init(raw: [Substring]) {
             self.raw = raw
@@ -38,8 +79,8 @@ enum YAMLSubset {
         mutating func peek() -> Line? {
             while index < raw.count {
                 let line = raw[index]
-                let indent = line.prefix { $0 == " " }.count
-                let text = line.dropFirst(indent)
+                let indent = line.utf8.prefix { $0 == UInt8(ascii: " ") }.count
+                let text = line[line.utf8.index(line.startIndex, offsetBy: indent)...]
                 if text.isEmpty || text.hasPrefix("#") || text == "---" {
                     index += 1
                     continue
@@ -66,7 +107,16 @@ enum YAMLSubset {
             text == "-" || text.hasPrefix("- ")
         }
 
+        /// Opens a collection, refusing one beyond `JSONParser.maximumDepth`.
+        mutating func enterCollection(line: Int) throws {
+            if depth >= JSONParser.maximumDepth { throw ParseError.nestingTooDeep(line: line) }
+            depth += 1
+        }
+
         mutating func mapping(indent: Int, firstLineText: Substring? = nil) throws -> JSONValue {
+            try enterCollection(line: peek()?.number ?? raw.count)
+            defer { depth -= 1 }
+            let isTop = depth == 1
             var object: JSONObject = [:]
             var override = firstLineText
             while true {
@@ -83,20 +133,34 @@ enum YAMLSubset {
                 }
                 let key = try keyString(keyText, line: line.number)
                 index += 1
-                if rest.isEmpty {
-                    if let next = peek(), next.indent > indent || (next.indent == indent && isSequenceItem(next.text)) {
-                        object[key] = try block(indent: next.indent)
-                    } else {
-                        object[key] = .null
+                do {
+                    object[key] = try entryValue(rest, line: line.number, indent: indent)
+                } catch let error as ParseError where error.isNestingTooDeep && isTop && recoversAtTop {
+                    // Leave the entry out: skip the rest of it, up to the next line at this mapping's indentation.
+                    while let next = peek(), next.indent > indent || (next.indent == indent && isSequenceItem(next.text)) {
+                        index += 1
                     }
-                } else {
-                    object[key] = try scalar(rest, line: line.number, parentIndent: indent)
+                    object.removeValue(forKey: key)
+                    dropped.append(DroppedEntry(key: key, error: ParseError(line: line.number, message: error.message)))
                 }
             }
             return .object(object)
         }
 
+        /// The value of a mapping entry whose key is on `line`, `rest` being the text after its colon.
+        mutating func entryValue(_ rest: Substring, line: Int, indent: Int) throws -> JSONValue {
+            if rest.isEmpty {
+                if let next = peek(), next.indent > indent || (next.indent == indent && isSequenceItem(next.text)) {
+                    return try block(indent: next.indent)
+                }
+                return .null
+            }
+            return try scalar(rest, line: line, parentIndent: indent)
+        }
+
         mutating func sequence(indent: Int) throws -> JSONValue {
+            try enterCollection(line: peek()?.number ?? raw.count)
+            defer { depth -= 1 }
             var elements: [JSONValue] = []
             while let line = peek(), line.indent == indent, isSequenceItem(line.text) {
                 let rest = line.text.dropFirst().drop { $0 == " " }
@@ -147,7 +211,7 @@ enum YAMLSubset {
         func keyString(_ text: Substring, line: Int) throws -> String {
             let trimmed = text.trimmingTrailingSpaces()
             if trimmed.hasPrefix("'") || trimmed.hasPrefix("\"") {
-                var single = ScalarText(text: trimmed, line: line)
+                var single = ScalarText(text: trimmed, line: line, depth: depth)
                 return try single.quoted()
             }
             return String(trimmed)
@@ -174,7 +238,7 @@ enum YAMLSubset {
                     index += 1
                 }
             }
-            var reader = ScalarText(text: Substring(combined), line: line)
+            var reader = ScalarText(text: Substring(combined), line: line, depth: depth)
             return try reader.value()
         }
 
@@ -206,11 +270,20 @@ enum YAMLSubset {
         let text: Substring
         let line: Int
         var position: Substring.Index
+        /// Collections open around the cursor, those of the enclosing block included.
+        var depth: Int
 
-        init(text: Substring, line: Int) {
+        init(text: Substring, line: Int, depth: Int) {
             self.text = text
             self.line = line
+            self.depth = depth
             position = text.startIndex
+        }
+
+        /// Opens a flow collection, refusing one beyond `JSONParser.maximumDepth`.
+        mutating func enterCollection() throws {
+            if depth >= JSONParser.maximumDepth { throw ParseError.nestingTooDeep(line: line) }
+            depth += 1
         }
 
         /// Whether a quoted scalar that starts `text` ends in it (`''` and `\"` do not end it).
@@ -248,6 +321,8 @@ enum YAMLSubset {
             guard position < text.endIndex else { return .null }
             switch text[position] {
             case "[":
+                try enterCollection()
+                defer { depth -= 1 }
                 position = text.index(after: position)
                 var elements: [JSONValue] = []
                 skipSpaces()
@@ -259,6 +334,8 @@ enum YAMLSubset {
                     guard consume(",") else { throw ParseError(line: line, message: "expected , or ] in a flow sequence") }
                 }
             case "{":
+                try enterCollection()
+                defer { depth -= 1 }
                 position = text.index(after: position)
                 var object: JSONObject = [:]
                 skipSpaces()

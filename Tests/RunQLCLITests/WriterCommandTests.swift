@@ -47,6 +47,27 @@ import Testing
         #expect(steps.allSatisfy { $0.objectValue?["_timestamp"]?.doubleValue != nil })
     }
 
+    @Test func keyPathsNestedDeeperThanTheStoreReadsAreRefusedAndTheRunStaysReadable() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = "\(directory.path)/store"
+        #expect(try CLI.run(["init", store]).status == 0)
+        let deep = Array(repeating: "k", count: 600).joined(separator: ".")
+        let refused = try CLI.run(["run", "start", "--store", store, "--project", "p", "--config", "\(deep)=1"])
+        #expect(refused.status != 0 && refused.stderr.contains("the key has 600 names; at most 512"), "\(refused.stderr)")
+        let start = try CLI.run(["run", "start", "--store", store, "--project", "p", "--config", "lr=0.1"])
+        let id = start.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(start.status == 0 && id.count == 8)
+        let summary = try CLI.run(["run", "summary", "--store", store, id, "\(deep)=1"])
+        #expect(summary.status != 0 && summary.stderr.contains("600 names"), "\(summary.stderr)")
+        let atLimit = Array(repeating: "k", count: 512).joined(separator: ".")
+        let oneTooMany = try CLI.run(["run", "summary", "--store", store, id, "\(atLimit)=[1]"])
+        #expect(oneTooMany.status != 0 && oneTooMany.stderr.contains("would nest 513 levels deep"), "\(oneTooMany.stderr)")
+        #expect(try CLI.run(["run", "summary", "--store", store, id, "\(atLimit)=1"]).status == 0)
+        let listed = try CLI.run(["--store", store, "SELECT id, config.lr FROM runs"])
+        #expect(listed.status == 0 && listed.stdout.contains(id), "\(listed.stderr)")
+    }
+
     @Test func theStoreIsFoundByFlagThenEnvironmentThenDefault() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -16,6 +16,7 @@ extension RunStore {
         try Self.validateArtifactName(draft.name)
         if draft.type.isEmpty { throw StoreError("an artifact needs a type (e.g. dataset, model)") }
         for alias in draft.aliases { try Self.validateAlias(alias) }
+        try Self.checkNesting(.object(draft.metadata), within: 1, of: "the metadata of \(draft.name)")
         // Blobs are stored, then the manifest that references them; `collectGarbage` takes this lock
         // exclusively, so it never deletes a blob between the two.
         try FileIO.makeDirectories(layout.blobs)

@@ -106,26 +106,70 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
 }
 
+extension JSONValue {
+    /// How many containers deep the value nests, counted as `JSONParser` counts: 0 for a scalar,
+    /// 1 for `[1]` or `{"a": 1}`, 2 for `{"a": [1]}`. Walks without recursion, so any depth is safe.
+    public var nestingDepth: Int {
+        var deepest = 0
+        var pending: [(value: JSONValue, depth: Int)] = [(self, 0)]
+        while let (value, depth) = pending.popLast() {
+            switch value {
+            case .array(let elements):
+                deepest = max(deepest, depth + 1)
+                for element in elements where element.isContainer { pending.append((element, depth + 1)) }
+            case .object(let members):
+                deepest = max(deepest, depth + 1)
+                for member in members.values where member.isContainer { pending.append((member, depth + 1)) }
+            default:
+                deepest = max(deepest, depth)
+            }
+        }
+        return deepest
+    }
+
+    private var isContainer: Bool {
+        switch self {
+        case .array, .object: return true
+        default: return false
+        }
+    }
+}
+
 extension OrderedDictionary where Key == String, Value == JSONValue {
     /// The value at a path of nested keys, or nil when any step is missing or not an object.
     public func value(at path: [String]) -> JSONValue? {
-        guard let first = path.first, let value = self[first] else { return nil }
-        if path.count == 1 { return value }
-        guard case .object(let inner) = value else { return nil }
-        return inner.value(at: Array(path.dropFirst()))
+        guard let last = path.last else { return nil }
+        var object = self
+        for key in path.dropLast() {
+            guard case .object(let inner)? = object[key] else { return nil }
+            object = inner
+        }
+        return object[last]
     }
 
     /// Sets the value at a path of nested keys, creating objects on the way and replacing
     /// a non-object that stands where an object is needed.
+    ///
+    /// Works without recursion; the result nests `path.count` levels plus the value's own, so callers
+    /// writing to the store keep that within `JSONParser.maximumDepth` (`KeyAssignment` checks its paths).
     public mutating func setValue(_ newValue: JSONValue, at path: [String]) {
-        guard let first = path.first else { return }
-        if path.count == 1 {
-            self[first] = newValue
-            return
+        guard let last = path.last else { return }
+        // The objects along the path, each taken out of its parent so that changing it copies nothing.
+        var chain: [JSONObject] = []
+        var current = self
+        self = [:]
+        for key in path.dropLast() {
+            let inner = current[key]?.objectValue ?? JSONObject()
+            if current.index(forKey: key) != nil { current[key] = .null }
+            chain.append(current)
+            current = inner
         }
-        var inner = self[first]?.objectValue ?? JSONObject()
-        inner.setValue(newValue, at: Array(path.dropFirst()))
-        self[first] = .object(inner)
+        current[last] = newValue
+        for (key, var parent) in zip(path.dropLast(), chain).reversed() {
+            parent[key] = .object(current)
+            current = parent
+        }
+        self = current
     }
 
     /// Merges `other` into this object: nested objects merge key by key, anything else is replaced.

@@ -47,6 +47,7 @@ public final class HistoryWriter {
                     number = (lastStep ?? -1) + 1
                     step.updateValue(.int(number), forKey: "_step", insertingAt: 0)
                 }
+                try RunStore.checkNesting(.object(step), of: "step \(number) of run \(location)")
                 lastStep = number
                 written.append(number)
                 JSONWriter.write(.object(step), into: &text, indent: nil, level: 0)

@@ -44,6 +44,11 @@ public struct KeyAssignment: Sendable, Equatable {
         guard components.allSatisfy({ !$0.isEmpty }) else {
             throw StoreError("\"\(argument)\": the key must be non-empty names separated by '.'")
         }
+        // Each name is a level of nesting in config.json or summary.json, which the store reads to a bounded depth.
+        guard components.count <= JSONParser.maximumDepth else {
+            throw StoreError(
+                "\"\(key.prefix(40))…\": the key has \(components.count) names; at most \(JSONParser.maximumDepth) can nest in the store")
+        }
         return components
     }
 

@@ -6,6 +6,7 @@ extension RunStore {
     /// Starts a new run in `metadata`'s entity and project under a fresh id, and returns it with that id.
     /// The run appears whole (metadata, config, empty summary and history) in one rename.
     public func startRun(_ metadata: RunMetadata, config: JSONObject) throws -> RunMetadata {
+        try Self.checkNesting(.object(config), of: "\(RunFile.config.rawValue) of the new run")
         for _ in 0..<16 {
             var run = metadata
             run.id = Self.makeRunID()
@@ -22,6 +23,9 @@ extension RunStore {
         try Self.validateName(metadata.project, what: "project")
         try Self.validateName(metadata.id, what: "run id")
         let location = metadata.location
+        try Self.checkNesting(.object(metadata.json), of: "\(RunFile.metadata.rawValue) of run \(location)")
+        try Self.checkNesting(.object(config), of: "\(RunFile.config.rawValue) of run \(location)")
+        try Self.checkNesting(.object(summary), of: "\(RunFile.summary.rawValue) of run \(location)")
         if exists(location) { return false }
         let runsDirectory = layout.runs(location.entity, location.project)
         try FileIO.makeDirectories(runsDirectory)
@@ -58,6 +62,7 @@ extension RunStore {
         try withRunLock(location) { () throws -> RunMetadata in
             var metadata = try readMetadata(location)
             try change(&metadata)
+            try Self.checkNesting(.object(metadata.json), of: "\(RunFile.metadata.rawValue) of run \(location)")
             try FileIO.writeAtomically(JSONWriter.pretty(.object(metadata.json)), to: layout.runFile(location, .metadata), sync: syncEachWrite)
             return metadata
         }
@@ -67,6 +72,7 @@ extension RunStore {
     /// Returns whether the file was written.
     @discardableResult
     public func replaceObject(_ location: RunLocation, _ file: RunFile, with object: JSONObject) throws -> Bool {
+        try Self.checkNesting(.object(object), of: "\(file.rawValue) of run \(location)")
         if try readObject(location, file) == object { return false }
         return try withRunLock(location) { () throws -> Bool in
             if try readObject(location, file) == object { return false }
@@ -80,6 +86,7 @@ extension RunStore {
         try withRunLock(location) { () throws in
             var object = try readObject(location, file)
             for assignment in assignments { object.setValue(assignment.value, at: assignment.path) }
+            try Self.checkNesting(.object(object), of: "\(file.rawValue) of run \(location)")
             try FileIO.writeAtomically(JSONWriter.pretty(.object(object)), to: layout.runFile(location, file), sync: syncEachWrite)
         }
     }
@@ -103,6 +110,15 @@ extension RunStore {
     func withRunLock<Result>(_ location: RunLocation, _ body: () throws -> Result) throws -> Result {
         guard exists(location) else { throw StoreError("no run \(location) in the store at \(root)") }
         return try FileLock(path: layout.runFile(location, .lock)).withLock { _ throws in try body() }
+    }
+
+    /// Refuses JSON that the store's reader would reject: a file nests at most `JSONParser.maximumDepth`
+    /// levels, counting the `enclosingLevels` it is written inside of (a version's `metadata` sits in one).
+    static func checkNesting(_ value: JSONValue, within enclosingLevels: Int = 0, of what: @autoclosure () -> String) throws {
+        let depth = enclosingLevels + value.nestingDepth
+        if depth > JSONParser.maximumDepth {
+            throw StoreError("\(what()) would nest \(depth) levels deep; the store reads JSON at most \(JSONParser.maximumDepth) levels deep")
+        }
     }
 
     /// Names become path components (percent-encoded); they must be non-empty and free of `/`,
