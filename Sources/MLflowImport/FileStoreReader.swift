@@ -291,6 +291,7 @@ public final class FileStoreReader: MLflowStoreReader {
     // MARK: Files
 
     static func readMeta(_ path: String) throws -> MetaYAML.Value {
+        guard isRegularFile(path) else { throw StoreError("\(path): not a regular file") }
         guard let bytes = try FileIO.read(path) else { throw StoreError("\(path): missing") }
         do {
             return try MetaYAML.parse(String(decoding: bytes, as: UTF8.self))
@@ -349,6 +350,12 @@ public final class FileStoreReader: MLflowStoreReader {
 
     enum EntryKind {
         case directory, file, symbolicLink, other
+    }
+
+    /// Whether `path` is a regular file, following symbolic links (a FIFO would block a read).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     /// What `path` itself is, not following a symbolic link; nil when it does not exist.

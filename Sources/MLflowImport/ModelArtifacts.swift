@@ -112,6 +112,10 @@ enum ModelArtifacts {
     /// links inside are not followed (see `FileStoreReader.keyFiles`), with a note in `notes`.
     static func files(in folder: String, notes: inout [String]) -> [ArtifactDraftFile] {
         guard FileStoreReader.isDirectory(folder) else {
+            guard FileStoreReader.isRegularFile(folder) else {
+                notes.append("\(folder): neither a file nor a folder; left out")
+                return []
+            }
             return [ArtifactDraftFile(path: (folder as NSString).lastPathComponent, source: .file(folder))]
         }
         return FileStoreReader.keyFiles(folder, notes: &notes).map { ArtifactDraftFile(path: $0.key, source: .file($0.path)) }

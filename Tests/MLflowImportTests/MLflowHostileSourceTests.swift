@@ -71,7 +71,8 @@ import TestSupport
     // MARK: Symbolic links and special files (once an endless walk)
 
     /// `params/a → .` and `params/b → .` (an endless walk once), a FIFO among the tags (a read that
-    /// never ends) and a link to `/` in a model's folder: all left out with a note.
+    /// never ends, as would a FIFO `meta.yaml`) and a link to `/` in a model's folder: all left out
+    /// with a note.
     @Test(.timeLimit(.minutes(1)))
     func symbolicLinksAndSpecialFilesAreNotFollowed() throws {
         let directory = try TemporaryDirectory()
@@ -82,6 +83,9 @@ import TestSupport
         try FileManager.default.createSymbolicLink(atPath: "\(run)/params/b", withDestinationPath: ".")
         try FileManager.default.createSymbolicLink(atPath: "\(run)/metrics/again", withDestinationPath: "..")
         #expect(mkfifo("\(run)/tags/pipe", 0o644) == 0)
+        let fifoRun = "\(mlruns)/961493392394604608/0123456789abcdef0123456789abcdef"
+        try FileManager.default.createDirectory(atPath: fifoRun, withIntermediateDirectories: false)
+        #expect(mkfifo("\(fifoRun)/meta.yaml", 0o644) == 0)
         let modelFolder = "\(mlruns)/961493392394604608/models/m-be3713e5cbd24690a844a9f3f472065b/artifacts"
         try FileManager.default.createSymbolicLink(atPath: "\(modelFolder)/root", withDestinationPath: "/")
 
@@ -91,6 +95,7 @@ import TestSupport
             #expect(imported.warnings.contains("\(run)/\(link): a symbolic link, which the import does not follow; left out"), "\(imported.warnings)")
         }
         #expect(imported.warnings.contains("\(run)/tags/pipe: neither a file nor a folder; left out"), "\(imported.warnings)")
+        #expect(imported.warnings.contains("\(fifoRun)/meta.yaml: not a regular file; run skipped"), "\(imported.warnings)")
         #expect(imported.warnings.contains { $0.hasPrefix("registered model demo-model version 1: ") && $0.hasSuffix("/models/m-be3713e5cbd24690a844a9f3f472065b/artifacts/root: a symbolic link, which the import does not follow; left out") }, "\(imported.warnings)")
 
         let location = RunLocation(entity: "alice", project: "anchors-demo", id: MLflowFixture.baselineID(.file))
