@@ -50,7 +50,12 @@ enum ModelArtifacts {
             draft.metadata = metadata(model, version)
             draft.aliases = aliases
             draft.loggedBy = version.runID.flatMap { runs[$0] }
-            draft.createdAt = version.creationTime.map { Double($0) / 1000 }
+            if let created = version.creationTime {
+                draft.createdAt = RunMapping.storableTime(created)
+                if draft.createdAt == nil {
+                    notes.append("registered model \(model.name) version \(version.version): creation time \(created) ms is not a time runql can store (years 0000 to 9999); left out")
+                }
+            }
             draft.createdBy = version.userID
             draft.reuse = .anyVersion
             switch resolveFiles(version) {

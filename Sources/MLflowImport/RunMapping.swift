@@ -36,10 +36,8 @@ enum RunMapping {
         let activity = [run.startTime, lastActivity].compactMap { $0 }.max()
         metadata.state = state(run, lastActivity: activity.map { Double($0) / 1000 }, now: now, crashedAfter: crashedAfter)
         metadata.user = nonEmpty(run.userID) ?? nonEmpty(run.tags["mlflow.user"])
-        /// A time the store can write and read back (years 0000 to 9999), else nil and a note.
         func storable(_ milliseconds: Int64, _ what: String) -> Double? {
-            let seconds = Double(milliseconds) / 1000
-            guard Timestamp.parse(Timestamp.format(seconds)) == nil else { return seconds }
+            if let seconds = storableTime(milliseconds) { return seconds }
             notes.append("\(run.origin): run \(run.id): \(what) \(milliseconds) ms is not a time runql can store (years 0000 to 9999); left out")
             return nil
         }
@@ -62,6 +60,13 @@ enum RunMapping {
             metadata.command = [source]
         }
         return metadata
+    }
+
+    /// MLflow milliseconds as seconds, when the store can write them and read them back (years
+    /// 0000 to 9999); nil otherwise.
+    static func storableTime(_ milliseconds: Int64) -> Double? {
+        let seconds = Double(milliseconds) / 1000
+        return Timestamp.parse(Timestamp.format(seconds)) == nil ? nil : seconds
     }
 
     /// FINISHED → finished, FAILED → failed, KILLED → killed; RUNNING or SCHEDULED without an end

@@ -68,6 +68,22 @@ import TestSupport
         #expect(imported.warnings.contains { $0.contains("metric point(s) of loss at step 1 have timestamp -9223372036854775807 ms") && $0.contains("_runtime left out") }, "\(imported.warnings)")
     }
 
+    /// A model version created at a time the store cannot write once produced an artifact
+    /// version its reader rejects (the artifact vanished from queries): now the time is left out.
+    @Test func modelVersionCreationTimeOutOfRangeIsLeftOut() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let mlruns = try MLflowFixture.copy(.file, into: directory)
+        try MLflowFixture.editMeta("\(mlruns)/models/demo-model/version-1/meta.yaml") { line in
+            line.hasPrefix("creation_timestamp:") ? "creation_timestamp: 9223372036854775807" : line
+        }
+        let imported = try MLflowFixture.importInto(.file, source: mlruns, directory: directory)
+        #expect(imported.report.artifactsCreated == 1)
+        let versions = try imported.store.artifactVersions(ArtifactName(entity: "alice", project: "anchors-demo", name: "demo-model"))
+        #expect(versions.count == 1 && versions.first?.files.count == 7)
+        #expect(imported.warnings.contains("registered model demo-model version 1: creation time 9223372036854775807 ms is not a time runql can store (years 0000 to 9999); left out"), "\(imported.warnings)")
+    }
+
     // MARK: Symbolic links and special files (once an endless walk)
 
     /// `params/a → .` and `params/b → .` (an endless walk once), a FIFO among the tags (a read that
