@@ -1,5 +1,8 @@
 import Foundation
 import RunStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads an MLflow file store (`mlruns/`): experiment folders with `meta.yaml`, run folders with
 /// `meta.yaml`, `params/`, `tags/` and `metrics/` (keys with `/` are subfolders), and the model
@@ -45,7 +48,7 @@ public final class FileStoreReader: MLflowStoreReader {
                     artifactLocation: meta["artifact_location"]?.string,
                     lifecycleStage: meta["lifecycle_stage"]?.string ?? "active",
                     creationTime: meta["creation_time"]?.integer)
-                experiment.tags = try Self.readKeyFiles("\(folder)/tags")
+                experiment.tags = try readKeyFiles("\(folder)/tags")
                 experimentFolders[experiment.id] = folder
                 experiments.append(experiment)
             } catch {
@@ -109,6 +112,7 @@ public final class FileStoreReader: MLflowStoreReader {
         var run = MLflowRun(
             id: id, experimentID: experiment.id, status: status,
             lifecycleStage: meta["lifecycle_stage"]?.string ?? "active")
+        run.origin = folder
         run.startTime = meta["start_time"]?.integer
         run.endTime = meta["end_time"]?.integer
         run.userID = meta["user_id"]?.string
@@ -118,8 +122,8 @@ public final class FileStoreReader: MLflowStoreReader {
         run.sourceName = meta["source_name"]?.string
         run.sourceVersion = meta["source_version"]?.string
         run.entryPointName = meta["entry_point_name"]?.string
-        run.params = try Self.readKeyFiles("\(folder)/params")
-        run.tags = try Self.readKeyFiles("\(folder)/tags")
+        run.params = try readKeyFiles("\(folder)/params")
+        run.tags = try readKeyFiles("\(folder)/tags")
         run.name = meta["run_name"]?.string ?? meta["name"]?.string ?? run.tags["mlflow.runName"]
         run.inputs = try readInputs(folder, experiment: experiment)
         return run
@@ -162,7 +166,7 @@ public final class FileStoreReader: MLflowStoreReader {
     public func metricHistory(of run: MLflowRun) throws -> MLflowMetricHistory {
         let folder = "\(experimentFolder(id: run.experimentID))/\(run.id)/metrics"
         var history = MLflowMetricHistory()
-        for (key, path) in Self.keyFiles(folder) {
+        for (key, path) in Self.keyFiles(folder, notes: &history.warnings) {
             guard let bytes = try FileIO.read(path) else { continue }
             for point in Self.parseMetricFile(bytes, key: key, path: path, warnings: &history.warnings) { history.append(point) }
         }
@@ -239,8 +243,8 @@ public final class FileStoreReader: MLflowStoreReader {
                 var model = MLflowRegisteredModel(name: meta["name"]?.string ?? name)
                 model.description = meta["description"]?.string
                 model.creationTime = meta["creation_timestamp"]?.integer
-                model.tags = try Self.readKeyFiles("\(folder)/tags")
-                for (alias, version) in try Self.readKeyFiles("\(folder)/aliases") {
+                model.tags = try readKeyFiles("\(folder)/tags")
+                for (alias, version) in try readKeyFiles("\(folder)/aliases") {
                     if let number = Int64(version.trimmingCharacters(in: .whitespacesAndNewlines)) { model.aliases[alias] = number }
                 }
                 if case .mapping(let members)? = meta["aliases"] {
@@ -263,7 +267,7 @@ public final class FileStoreReader: MLflowStoreReader {
                     version.status = meta["status"]?.string
                     version.storageLocation = meta["storage_location"]?.string
                     version.modelID = meta["model_id"]?.string
-                    version.tags = try Self.readKeyFiles("\(folder)/\(versionFolder)/tags")
+                    version.tags = try readKeyFiles("\(folder)/\(versionFolder)/tags")
                     model.versions.append(version)
                 }
                 model.versions.sort { $0.version < $1.version }
@@ -287,6 +291,7 @@ public final class FileStoreReader: MLflowStoreReader {
     // MARK: Files
 
     static func readMeta(_ path: String) throws -> MetaYAML.Value {
+        guard isRegularFile(path) else { throw StoreError("\(path): not a regular file") }
         guard let bytes = try FileIO.read(path) else { throw StoreError("\(path): missing") }
         do {
             return try MetaYAML.parse(String(decoding: bytes, as: UTF8.self))
@@ -296,27 +301,73 @@ public final class FileStoreReader: MLflowStoreReader {
     }
 
     /// `params/`, `tags/`: one file per key holding the value; keys with `/` are subfolders.
-    static func readKeyFiles(_ folder: String) throws -> [String: String] {
+    /// What the walk leaves out goes to `skipped`.
+    private func readKeyFiles(_ folder: String) throws -> [String: String] {
         var values: [String: String] = [:]
-        for (key, path) in keyFiles(folder) {
+        for (key, path) in Self.keyFiles(folder, notes: &skipped) {
             guard let bytes = try FileIO.read(path) else { continue }
             values[key] = String(decoding: bytes, as: UTF8.self)
         }
         return values
     }
 
-    /// The files below `folder`, recursively, each with its path relative to `folder` as the key.
-    static func keyFiles(_ folder: String, prefix: String = "") -> [(key: String, path: String)] {
-        var files: [(String, String)] = []
+    /// How many folders deep `keyFiles` goes. MLflow nests keys by `/` and models by folder;
+    /// nothing it writes comes near this.
+    static let maximumDepth = 64
+
+    /// The regular files below `folder`, recursively, each with its path relative to `folder` as
+    /// the key. Symbolic links are not followed (a link to `.` would loop forever, a link to `/`
+    /// would pull in the whole filesystem), nothing but folders and regular files is read (a FIFO
+    /// would block), and nothing deeper than `maximumDepth` folders: each such entry is left out
+    /// with a note in `notes`.
+    static func keyFiles(_ folder: String, notes: inout [String]) -> [(key: String, path: String)] {
+        var files: [(key: String, path: String)] = []
+        walk(folder, prefix: "", depth: 0, into: &files, notes: &notes)
+        return files
+    }
+
+    private static func walk(_ folder: String, prefix: String, depth: Int, into files: inout [(key: String, path: String)], notes: inout [String]) {
         for name in list(folder) {
             let path = "\(folder)/\(name)"
-            if isDirectory(path) {
-                files += keyFiles(path, prefix: "\(prefix)\(name)/")
-            } else {
+            switch entryKind(path) {
+            case .directory:
+                guard depth < maximumDepth else {
+                    notes.append("\(path): more than \(maximumDepth) folders deep; left out")
+                    continue
+                }
+                walk(path, prefix: "\(prefix)\(name)/", depth: depth + 1, into: &files, notes: &notes)
+            case .file:
                 files.append(("\(prefix)\(name)", path))
+            case .symbolicLink:
+                notes.append("\(path): a symbolic link, which the import does not follow; left out")
+            case .other:
+                notes.append("\(path): neither a file nor a folder; left out")
+            case nil:
+                continue
             }
         }
-        return files
+    }
+
+    enum EntryKind {
+        case directory, file, symbolicLink, other
+    }
+
+    /// Whether `path` is a regular file, following symbolic links (a FIFO would block a read).
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// What `path` itself is, not following a symbolic link; nil when it does not exist.
+    static func entryKind(_ path: String) -> EntryKind? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .file
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
     }
 
     /// A directory's entries (hidden ones included, except `.`/`..`), sorted; empty when missing.

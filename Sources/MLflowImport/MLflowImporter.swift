@@ -3,10 +3,12 @@ import RunStore
 
 /// Imports an MLflow tracking store (an `mlruns/` folder or an `mlflow.db` file) into a runql store.
 ///
-/// Idempotent: a run whose metadata, config and summary are unchanged is not rewritten, and only
-/// metric points beyond those already in the run's history are appended, so importing twice
-/// changes nothing and re-importing a run that grew adds only its new points. Parts of the source
-/// that cannot be read are skipped with a note; the rest still imports.
+/// Idempotent: a run whose metadata, config and summary are unchanged is not rewritten, and a
+/// run's history ends up exactly as a fresh import writes it: when the stored history is the start
+/// of it (a run that grew by later steps) only the missing rows are appended; otherwise (new
+/// points merge into stored steps) the history is rewritten whole, atomically. So importing twice
+/// changes nothing. Parts of the source that cannot be read are skipped with a note; the rest
+/// still imports.
 public final class MLflowImporter {
     public struct Report: Sendable, Equatable {
         public var experiments = 0
@@ -20,6 +22,9 @@ public final class MLflowImporter {
         public var pointsImported = 0
         /// Points that were already in the store.
         public var pointsAlreadyStored = 0
+        /// Runs whose stored history was rewritten whole because new points merged into stored
+        /// steps (their new rows and points are counted above too).
+        public var historiesRewritten = 0
         /// Registered model versions: new artifact versions, and ones already in the store.
         public var artifactsCreated = 0
         public var artifactsUnchanged = 0
@@ -145,21 +150,25 @@ public final class MLflowImporter {
             return kept.isEmpty ? nil : (key, kept)
         }
         let lastActivity = history.series.flatMap { $0.points.map(\.timestamp) }.max()
-        let metadata = RunMapping.metadata(run, location: location, lastActivity: lastActivity, now: options.now, crashedAfter: options.crashedAfter)
+        var notes: [String] = []
+        let metadata = RunMapping.metadata(
+            run, location: location, lastActivity: lastActivity, now: options.now, crashedAfter: options.crashedAfter, notes: &notes)
         let config = RunMapping.config(run, experiment: experiment)
         let summary = RunMapping.summary(history)
+        let rows = MetricRows.rows(for: history, runStart: run.startTime, origin: run.origin, notes: &notes)
+        for note in notes { skip(note) }
         if RunMapping.isDeleted(run, in: experiment) { report.runsDeleted += 1 }
+        let lines = rows.map { row in
+            var text = ""
+            JSONWriter.write(.object(row), into: &text, indent: nil, level: 0)
+            text.append("\n")
+            return Array(text.utf8)
+        }
 
         if !store.exists(location) {
-            let rows = MetricRows.rows(for: history, alreadyStored: [:], runStart: run.startTime)
-            var text = ""
-            for row in rows {
-                JSONWriter.write(.object(row), into: &text, indent: nil, level: 0)
-                text.append("\n")
-            }
-            if try store.publishRun(metadata, config: config, summary: summary, history: Array(text.utf8)) {
+            if try store.publishRun(metadata, config: config, summary: summary, history: Array(lines.joined())) {
                 report.runsCreated += 1
-                count(rows)
+                count(rows[...])
                 imported[run.id] = location
                 return
             }
@@ -171,21 +180,48 @@ public final class MLflowImporter {
         }
         if try store.replaceObject(location, .config, with: config) { changed = true }
         if try store.replaceObject(location, .summary, with: summary) { changed = true }
-        let stored = MetricRows.storedCounts(try store.readHistory(location))
-        report.pointsAlreadyStored += stored.values.reduce(0, +)
-        let rows = MetricRows.rows(for: history, alreadyStored: stored, runStart: run.startTime)
-        if !rows.isEmpty {
-            try HistoryWriter(store: store, location: location).append(rows)
-            count(rows)
-            changed = true
-        }
+        if try updateHistory(location, rows: rows, lines: lines) { changed = true }
         if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
         imported[run.id] = location
     }
 
-    private func count(_ rows: [JSONObject]) {
+    /// Makes a stored run's history what a fresh import writes (`rows`, encoded as `lines`), and
+    /// returns whether it changed. When the stored history is a prefix of it, line for line (the
+    /// run grew by later steps, or did not change), only the missing lines are appended. Otherwise
+    /// (a new point landed on a stored step, or the source lost points) the history is replaced
+    /// whole, in one atomic rename.
+    private func updateHistory(_ location: RunLocation, rows: [JSONObject], lines: [[UInt8]]) throws -> Bool {
+        let stored = try store.readRunFile(location, .history) ?? []
+        var offset = 0
+        var matched = 0
+        while matched < lines.count, offset < stored.count {
+            let line = lines[matched]
+            guard offset + line.count <= stored.count, stored[offset..<offset + line.count].elementsEqual(line) else { break }
+            offset += line.count
+            matched += 1
+        }
+        if offset == stored.count {
+            report.pointsAlreadyStored += rows[..<matched].reduce(0) { $0 + MetricRows.pointCount($1) }
+            guard matched < lines.count else { return false }
+            try HistoryWriter(store: store, location: location)
+                .appendEncoded(Array(lines[matched...].joined()), lastStep: rows.last?["_step"]?.integerValue)
+            count(rows[matched...])
+            return true
+        }
+        let old = HistoryLog.parse(stored, path: "\(location) history")
+        let storedPoints = old.steps.reduce(0) { $0 + MetricRows.pointCount($1) }
+        let points = rows.reduce(0) { $0 + MetricRows.pointCount($1) }
+        report.pointsAlreadyStored += min(storedPoints, points)
+        report.pointsImported += max(0, points - storedPoints)
+        report.stepsImported += max(0, rows.count - old.steps.count)
+        report.historiesRewritten += 1
+        try store.replaceRunFile(location, .history, with: Array(lines.joined()))
+        return true
+    }
+
+    private func count(_ rows: ArraySlice<JSONObject>) {
         report.stepsImported += rows.count
-        report.pointsImported += rows.reduce(0) { $0 + $1.keys.filter { !MetricRows.reservedKeys.contains($0) }.count }
+        report.pointsImported += rows.reduce(0) { $0 + MetricRows.pointCount($1) }
     }
 
     // MARK: Registered models
@@ -211,8 +247,8 @@ public final class MLflowImporter {
 
     /// The local files of a model version: its storage location (or the LoggedModel's, or a
     /// `runs:/` source's run artifacts), rebased onto this machine when the source's absolute
-    /// path does not exist here.
-    private func resolveFiles(_ version: MLflowModelVersion) -> (folder: String?, tried: String?) {
+    /// path does not exist here, and only ever inside the folder of the imported store.
+    private func resolveFiles(_ version: MLflowModelVersion) -> Result<String, ModelArtifacts.FilesNotFound> {
         var candidates: [String] = []
         if let location = version.storageLocation, !location.isEmpty { candidates.append(location) }
         if let modelID = version.modelID, let location = try? reader.loggedModelLocation(modelID) { candidates.append(location) }
@@ -227,9 +263,20 @@ public final class MLflowImporter {
                 candidates.append(source)
             }
         }
+        var refused: [String] = []
         for candidate in candidates {
-            if let local = PathRebase.localPath(for: candidate, roots: rebaseRoots) { return (local, candidate) }
+            switch PathRebase.localPath(for: candidate, roots: rebaseRoots) {
+            case .inside(let local): return .success(local)
+            case .outside(let path):
+                let shown = candidate.hasSuffix(path) ? candidate : "\(candidate) (\(path))"
+                if !refused.contains(shown) { refused.append(shown) }
+            case .notFound, .notLocal: continue
+            }
         }
-        return (nil, candidates.first)
+        if !refused.isEmpty {
+            let roots = rebaseRoots.map { "\($0)/" }.joined(separator: " and ")
+            return .failure(.init(reason: "its files at \(refused.joined(separator: ", ")) lie outside \(roots) (only files beside the imported store are copied)"))
+        }
+        return .failure(.init(reason: "its files were not found (\(candidates.first ?? "no location recorded"))"))
     }
 }

@@ -72,6 +72,8 @@ public struct MLflowRun: Sendable, Equatable {
     public var params: [String: String] = [:]
     public var tags: [String: String] = [:]
     public var inputs: [MLflowDatasetInput] = []
+    /// Where the run was read from, for messages: its folder in `mlruns/`, or the database.
+    public var origin = ""
 
     public init(id: String, experimentID: String, status: MLflowRunStatus, lifecycleStage: String) {
         self.id = id

@@ -9,24 +9,16 @@ import RunStore
 /// step), and carry `_timestamp` (that first point's time, seconds) and `_runtime` (seconds since
 /// the run's start).
 ///
-/// Incremental: `rows(for:alreadyStored:)` leaves out the first N points of each key, N being how
-/// many values of that key the run's stored history already holds, so a re-import adds only the
-/// points logged since.
+/// The rows are a function of the source's points alone, so a re-import computes them all again
+/// and compares them with what is stored (see `MLflowImporter`): importing a grown run gives
+/// exactly the history a fresh import gives.
 enum MetricRows {
     /// History keys runql reserves; an MLflow metric by one of these names is not imported.
     static let reservedKeys: Set<String> = ["_step", "_timestamp", "_runtime"]
 
-    /// How many values of each key a stored history holds.
-    static func storedCounts(_ log: HistoryLog) -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for step in log.steps {
-            for key in step.keys where !reservedKeys.contains(key) { counts[key, default: 0] += 1 }
-        }
-        return counts
-    }
-
-    /// The rows for the points beyond `alreadyStored[key]` of each key.
-    static func rows(for history: MLflowMetricHistory, alreadyStored: [String: Int], runStart: Int64?) -> [JSONObject] {
+    /// Every row of the history, in order. A row whose time is too far from the run's start for
+    /// the difference to fit in 64 bits has no `_runtime`; `notes` says so.
+    static func rows(for history: MLflowMetricHistory, runStart: Int64?, origin: String, notes: inout [String]) -> [JSONObject] {
         struct RowKey: Hashable {
             var step: Int64
             var occurrence: Int
@@ -38,7 +30,7 @@ enum MetricRows {
         var rows: [RowKey: Row] = [:]
         for (key, points) in history.series where !reservedKeys.contains(key) {
             var seenAtStep: [Int64: Int] = [:]
-            for point in points.dropFirst(alreadyStored[key] ?? 0) {
+            for point in points {
                 let occurrence = seenAtStep[point.step, default: 0]
                 seenAtStep[point.step] = occurrence + 1
                 let rowKey = RowKey(step: point.step, occurrence: occurrence)
@@ -56,9 +48,22 @@ enum MetricRows {
                 "_step": .int(rowKey.step),
                 "_timestamp": .double(Double(row.firstTimestamp) / 1000),
             ]
-            if let runStart { object["_runtime"] = .double(Double(row.firstTimestamp - runStart) / 1000) }
+            if let runStart {
+                let (runtime, overflow) = row.firstTimestamp.subtractingReportingOverflow(runStart)
+                if overflow {
+                    let keys = row.values.map(\.key).joined(separator: ", ")
+                    notes.append("\(origin): metric point(s) of \(keys) at step \(rowKey.step) have timestamp \(row.firstTimestamp) ms, which is too far from the run's start (\(runStart) ms) for a runtime; _runtime left out of that step")
+                } else {
+                    object["_runtime"] = .double(Double(runtime) / 1000)
+                }
+            }
             for (key, value) in row.values { object[key] = .double(value) }
             return object
         }
+    }
+
+    /// How many metric values (keys other than the reserved ones) a row holds.
+    static func pointCount(_ row: JSONObject) -> Int {
+        row.keys.reduce(0) { $0 + (reservedKeys.contains($1) ? 0 : 1) }
     }
 }

@@ -8,8 +8,13 @@ import RunStore
 /// MLflow version number, source, status, stage, model id, run id and tags of the version and
 /// the registered model.
 enum ModelArtifacts {
-    /// How one MLflow version's files were found.
-    typealias ResolveFiles = (MLflowModelVersion) -> (folder: String?, tried: String?)
+    /// Where one MLflow version's files were found: the local folder (or file), else why not.
+    typealias ResolveFiles = (MLflowModelVersion) -> Result<String, FilesNotFound>
+
+    /// Why a version's files are not imported, as the note says it.
+    struct FilesNotFound: Error {
+        var reason: String
+    }
 
     /// Logs every version of `model` (oldest first) that the store does not have yet, and moves
     /// the aliases; returns notes on what could not be done.
@@ -45,14 +50,21 @@ enum ModelArtifacts {
             draft.metadata = metadata(model, version)
             draft.aliases = aliases
             draft.loggedBy = version.runID.flatMap { runs[$0] }
-            draft.createdAt = version.creationTime.map { Double($0) / 1000 }
+            if let created = version.creationTime {
+                draft.createdAt = RunMapping.storableTime(created)
+                if draft.createdAt == nil {
+                    notes.append("registered model \(model.name) version \(version.version): creation time \(created) ms is not a time runql can store (years 0000 to 9999); left out")
+                }
+            }
             draft.createdBy = version.userID
             draft.reuse = .anyVersion
-            let (folder, tried) = resolveFiles(version)
-            if let folder {
-                draft.files = try files(in: folder)
-            } else {
-                notes.append("registered model \(model.name) version \(version.version): its files were not found (\(tried ?? "no location recorded")); imported without files")
+            switch resolveFiles(version) {
+            case .success(let folder):
+                var left: [String] = []
+                draft.files = files(in: folder, notes: &left)
+                notes += left.map { "registered model \(model.name) version \(version.version): \($0)" }
+            case .failure(let notFound):
+                notes.append("registered model \(model.name) version \(version.version): \(notFound.reason); imported without files")
             }
             if version.runID != nil, draft.loggedBy == nil {
                 notes.append("registered model \(model.name) version \(version.version): run \(version.runID ?? "") is not in this import; no lineage")
@@ -101,12 +113,17 @@ enum ModelArtifacts {
         return [RunMapping.namespace: .object(mlflow)]
     }
 
-    /// Every file below `folder` (or the file itself), by path relative to it.
-    static func files(in folder: String) throws -> [ArtifactDraftFile] {
+    /// Every regular file below `folder` (or the file itself), by path relative to it; symbolic
+    /// links inside are not followed (see `FileStoreReader.keyFiles`), with a note in `notes`.
+    static func files(in folder: String, notes: inout [String]) -> [ArtifactDraftFile] {
         guard FileStoreReader.isDirectory(folder) else {
+            guard FileStoreReader.isRegularFile(folder) else {
+                notes.append("\(folder): neither a file nor a folder; left out")
+                return []
+            }
             return [ArtifactDraftFile(path: (folder as NSString).lastPathComponent, source: .file(folder))]
         }
-        return FileStoreReader.keyFiles(folder).map { ArtifactDraftFile(path: $0.key, source: .file($0.path)) }
+        return FileStoreReader.keyFiles(folder, notes: &notes).map { ArtifactDraftFile(path: $0.key, source: .file($0.path)) }
     }
 
     /// runql's alias rule: letters, digits, `_`, `.`, `-`; not `latest`, not `vN`.
@@ -120,26 +137,59 @@ enum ModelArtifacts {
 
 /// Absolute paths recorded on another machine (`file:///home/alice/ml-project/mlruns/…`), found
 /// here: the path itself when it exists, else the longest tail of it that exists below one of
-/// the roots (the folder holding the imported `mlruns/` or `mlflow.db`).
+/// the roots (the folder holding the imported `mlruns/` or `mlflow.db`, and `mlruns/` itself).
+///
+/// Only files inside a root are ever taken: a location is refused when it has a `..` component,
+/// or when the file it names, symbolic links resolved, lies outside every root. Otherwise a model
+/// version whose location is `file:///etc/passwd` would copy that file into the store.
 enum PathRebase {
-    static func localPath(for uri: String, roots: [String]) -> String? {
+    enum Found: Equatable {
+        /// The local path of the files.
+        case inside(String)
+        /// The location names a path that exists but is not inside a root (or goes up with `..`).
+        case outside(String)
+        case notFound
+        /// Not a file location: `models:/…`, `runs:/…`, `s3://…`.
+        case notLocal
+    }
+
+    static func localPath(for uri: String, roots: [String]) -> Found {
         var path = uri
         if path.hasPrefix("file://") {
             path = String(path.dropFirst("file://".count))
             path = path.removingPercentEncoding ?? path
         } else if path.contains("://") || path.hasPrefix("models:/") || path.hasPrefix("runs:/") {
-            return nil
+            return .notLocal
         }
-        if FileManager.default.fileExists(atPath: path) { return path }
         let components = path.split(separator: "/").map(String.init)
+        if components.contains("..") { return .outside(path) }
+        let realRoots = roots.compactMap(realPath)
+        func isInside(_ candidate: String) -> Bool {
+            guard let real = realPath(candidate) else { return false }
+            return realRoots.contains { root in real == root || real.hasPrefix(root == "/" ? "/" : "\(root)/") }
+        }
+        var outside: String?
+        if FileManager.default.fileExists(atPath: path) {
+            if isInside(path) { return .inside(path) }
+            outside = path
+        }
         // A tail of one component ("artifacts") would match too much: two at least.
         for start in components.indices.dropLast() {
             let tail = components[start...].joined(separator: "/")
             for root in roots {
                 let candidate = "\(root)/\(tail)"
-                if FileManager.default.fileExists(atPath: candidate) { return candidate }
+                guard FileManager.default.fileExists(atPath: candidate) else { continue }
+                if isInside(candidate) { return .inside(candidate) }
+                outside = outside ?? candidate
             }
         }
-        return nil
+        return outside.map(Found.outside) ?? .notFound
+    }
+
+    /// `path` with symbolic links, `.` and `..` resolved; nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -27,19 +27,32 @@ enum RunMapping {
         return project.isEmpty ? "Default" : project
     }
 
+    /// The run's `run.json`; `notes` gets what could not be mapped (a runtime too large to compute).
     static func metadata(
-        _ run: MLflowRun, location: RunLocation, lastActivity: Int64?, now: Double, crashedAfter: Double
+        _ run: MLflowRun, location: RunLocation, lastActivity: Int64?, now: Double, crashedAfter: Double, notes: inout [String]
     ) -> RunMetadata {
         var metadata = RunMetadata(id: location.id, entity: location.entity, project: location.project)
         metadata.name = run.name
         let activity = [run.startTime, lastActivity].compactMap { $0 }.max()
         metadata.state = state(run, lastActivity: activity.map { Double($0) / 1000 }, now: now, crashedAfter: crashedAfter)
         metadata.user = nonEmpty(run.userID) ?? nonEmpty(run.tags["mlflow.user"])
-        metadata.createdAt = run.startTime.map { Double($0) / 1000 }
+        func storable(_ milliseconds: Int64, _ what: String) -> Double? {
+            if let seconds = storableTime(milliseconds) { return seconds }
+            notes.append("\(run.origin): run \(run.id): \(what) \(milliseconds) ms is not a time runql can store (years 0000 to 9999); left out")
+            return nil
+        }
+        metadata.createdAt = run.startTime.flatMap { storable($0, "start time") }
         // Milliseconds subtracted as integers, so that 6 ms is 0.006 s exactly.
         if let until = run.endTime ?? activity {
-            metadata.updatedAt = Double(until) / 1000
-            metadata.runtime = run.startTime.map { Double(max(0, until - $0)) / 1000 }
+            metadata.updatedAt = storable(until, run.endTime == nil ? "last activity" : "end time")
+            if let start = run.startTime {
+                let (runtime, overflow) = until.subtractingReportingOverflow(start)
+                if overflow {
+                    notes.append("\(run.origin): run \(run.id): end time \(until) ms minus start time \(start) ms does not fit in 64 bits; runtime left out")
+                } else {
+                    metadata.runtime = Double(max(0, runtime)) / 1000
+                }
+            }
         }
         metadata.notes = run.tags["mlflow.note.content"]
         metadata.gitCommit = nonEmpty(run.tags["mlflow.source.git.commit"]) ?? nonEmpty(run.sourceVersion)
@@ -47,6 +60,13 @@ enum RunMapping {
             metadata.command = [source]
         }
         return metadata
+    }
+
+    /// MLflow milliseconds as seconds, when the store can write them and read them back (years
+    /// 0000 to 9999); nil otherwise.
+    static func storableTime(_ milliseconds: Int64) -> Double? {
+        let seconds = Double(milliseconds) / 1000
+        return Timestamp.parse(Timestamp.format(seconds)) == nil ? nil : seconds
     }
 
     /// FINISHED → finished, FAILED → failed, KILLED → killed; RUNNING or SCHEDULED without an end

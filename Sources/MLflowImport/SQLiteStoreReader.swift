@@ -89,6 +89,7 @@ public final class SQLiteStoreReader: MLflowStoreReader {
                 return
             }
             var run = MLflowRun(id: id, experimentID: experiment.id, status: status, lifecycleStage: row["lifecycle_stage"].string ?? "active")
+            run.origin = "\(database.path) (run \(id))"
             run.startTime = row["start_time"].integer
             run.endTime = row["end_time"].integer
             run.userID = row["user_id"].string

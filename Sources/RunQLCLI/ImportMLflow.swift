@@ -12,7 +12,8 @@ struct ImportMLflow: ParsableCommand {
             config.mlflow.tags; deleted runs are imported with config.mlflow.lifecycle_stage = 'deleted'. \
             The full metric history is kept; each metric's latest value (MLflow's metrics.<key>) is the \
             summary. Registered model versions become `model` artifacts logged by their runs, with their \
-            aliases. Importing again changes nothing; a run that grew gets only its new points. \
+            aliases. Importing again changes nothing; a run that grew ends up as a fresh import would \
+            write it (new steps appended; a history whose stored steps gained points rewritten). \
             Parts that cannot be read are reported and skipped; the exit status is then 1 if a run failed.
             """
     )
@@ -72,6 +73,10 @@ struct ImportMLflow: ParsableCommand {
         if report.runsDeleted > 0 { line += "; \(report.runsDeleted) deleted in MLflow, kept and marked" }
         line += "), \(Self.count(report.stepsImported, "history step")) (\(Self.count(report.pointsImported, "metric point"))"
         if report.pointsAlreadyStored > 0 { line += ", \(report.pointsAlreadyStored) already stored" }
+        if report.historiesRewritten > 0 {
+            let histories = report.historiesRewritten == 1 ? "history" : "histories"
+            line += "; \(report.historiesRewritten) \(histories) rewritten where new points joined stored steps"
+        }
         line += "), \(Self.count(report.artifactsCreated, "model artifact version"))"
         if report.artifactsUnchanged > 0 { line += " (\(report.artifactsUnchanged) already stored)" }
         if !report.skipped.isEmpty { line += "; \(report.skipped.count) skipped (see above)" }

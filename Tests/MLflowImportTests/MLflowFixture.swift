@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import RunStore
 import TestSupport
@@ -48,6 +49,49 @@ enum MLflowFixture {
         importer.finish()
         return (importer.report, warnings.messages)
     }
+
+    /// A copy of the backend's fixture (`mlruns/` or `mlflow.db`) in `directory`, to change.
+    static func copy(_ backend: Backend, into directory: TemporaryDirectory) throws -> String {
+        let copy = "\(directory.path)/\((backend.path as NSString).lastPathComponent)"
+        try FileManager.default.copyItem(atPath: backend.path, toPath: copy)
+        return copy
+    }
+
+    /// Runs SQL on a copy of `mlflow.db`, as MLflow itself would change it.
+    static func execute(_ path: String, _ sql: String) throws {
+        var handle: OpaquePointer?
+        guard sqlite3_open(path, &handle) == SQLITE_OK else { throw StoreError("cannot open \(path)") }
+        defer { sqlite3_close(handle) }
+        var message: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &message) != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(message)
+            throw StoreError("\(path): \(text)")
+        }
+    }
+
+    /// Appends `text` to a file of a copied `mlruns/`, creating it when missing.
+    static func append(_ text: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw StoreError("cannot open \(path)") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// Rewrites a copied `meta.yaml` line by line: `change` gets each line, returns its replacement (nil drops it).
+    static func editMeta(_ path: String, _ change: (String) -> String?) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).compactMap { change(String($0)) }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The fixture's `baseline` run: its id in each backend, and its folder in `mlruns/`.
+    static func baselineID(_ backend: Backend) -> String {
+        backend == .file ? "d0b339f5fa29488e85984c160fe67cf0" : "36ff2e6788e34b2f89ec2d4961d9b3fc"
+    }
+
+    static let baselineFolder = "961493392394604608/d0b339f5fa29488e85984c160fe67cf0"
 
     final class Warnings: @unchecked Sendable {
         var messages: [String] = []

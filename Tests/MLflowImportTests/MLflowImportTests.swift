@@ -220,9 +220,14 @@ import TestSupport
 
         try append("1795852853600 0.05 10\n1795852853601 0.04 11\ngarbage\n", to: "\(runFolder)/metrics/loss")
         try append("1795852853600 0.8 10\n", to: "\(runFolder)/metrics/val_f1")
+        let historyFile = first.store.layout.runFile(baseline, .history)
+        let inode = try FileManager.default.attributesOfItem(atPath: historyFile)[.systemFileNumber] as? UInt64
         let (report, warnings) = try MLflowFixture.run(.file, source: mlruns, into: first.store)
         #expect(report.runsUpdated == 1 && report.runsUnchanged == 9 && report.runsCreated == 0)
         #expect(report.stepsImported == 2 && report.pointsImported == 3)
+        // Only later steps: appended to the same file, not rewritten.
+        #expect(report.historiesRewritten == 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: historyFile)[.systemFileNumber] as? UInt64 == inode)
         let garbageOffset = try Data(contentsOf: URL(fileURLWithPath: "\(runFolder)/metrics/loss")).count - "garbage\n".utf8.count
         #expect(warnings.contains { $0.contains("metrics/loss:14 (byte \(garbageOffset)): expected 'timestamp value step', found 1 fields") }, "\(warnings)")
         let steps = try first.store.readHistory(baseline).steps

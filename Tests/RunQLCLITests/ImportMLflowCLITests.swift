@@ -47,6 +47,34 @@ import Testing
         #expect(again.stderr.contains("(0 new, 0 updated, 10 unchanged; 1 deleted in MLflow, kept and marked), 0 history steps"), "\(again.stderr)")
     }
 
+    /// Times whose differences overflow 64 bits once stopped the binary with a trap (status 132):
+    /// now notes, exit 0, and the run is there to query.
+    @Test func outOfRangeTimesAreNotesNotATrap() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let mlruns = "\(directory.path)/mlruns"
+        try FileManager.default.copyItem(atPath: "\(Self.fixtures)/mlruns", toPath: mlruns)
+        let run = "\(mlruns)/961493392394604608/d0b339f5fa29488e85984c160fe67cf0"
+        let meta = try String(contentsOfFile: "\(run)/meta.yaml", encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("end_time:") ? "end_time: 9223372036854775807" : $0.hasPrefix("start_time:") ? "start_time: -5" : String($0) }
+        try meta.joined(separator: "\n").write(toFile: "\(run)/meta.yaml", atomically: true, encoding: .utf8)
+        let loss = try #require(FileHandle(forWritingAtPath: "\(run)/metrics/loss"))
+        try loss.seekToEnd()
+        try loss.write(contentsOf: Data("9223372036854775807 0.5 1\n".utf8))
+        try loss.close()
+
+        let store = "\(directory.path)/store"
+        #expect(try CLI.run(["init", store]).status == 0)
+        let imported = try CLI.run(["import", "mlflow", "--store", store, "--entity", "alice", mlruns])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stderr.contains("does not fit in 64 bits; runtime left out"), "\(imported.stderr)")
+        #expect(imported.stderr.contains("_runtime left out of that step"), "\(imported.stderr)")
+        let query = try CLI.run(["--store", store, "--format", "csv", "SELECT name, runtime FROM runs WHERE name = 'baseline'"])
+        #expect(query.status == 0, "\(query.stderr)")
+        #expect(query.stdout.hasPrefix("name,runtime\nbaseline,"), "\(query.stdout)")
+    }
+
     @Test func aPathThatIsNoMLflowStoreIsAnError() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
