@@ -81,7 +81,7 @@ public struct ArtifactTables: Sendable {
 
     init(versions unsorted: [ArtifactVersion], uses: [ArtifactUse], runs runsTable: RunsTable) {
         let versions = unsorted.sorted { ($0.name, $0.version) < ($1.name, $1.version) }
-        let runs = RunLookup(runsTable)
+        let runs = RunLookup(runsTable, isEmpty: versions.isEmpty && uses.isEmpty)
         let graph = LineageGraph(versions: versions, uses: uses)
         self.versions = versions
         self.uses = uses
@@ -283,7 +283,12 @@ private struct RunLookup: Sendable {
     private let states: Column?
     private let created: Column?
 
-    init(_ runs: RunsTable) {
+    /// The rows of the runs lineage names; a store without artifacts reads no runs column at all.
+    init(_ runs: RunsTable, isEmpty: Bool) {
+        guard !isEmpty else {
+            (rows, names, states, created) = ([:], nil, nil, nil)
+            return
+        }
         var rows: [RunLocation: Int] = [:]
         if let entities = runs.builtin("entity"), let projects = runs.builtin("project") {
             for (row, id) in runs.ids.enumerated() {
