@@ -325,4 +325,30 @@ import Glibc
         let root = try CLI.run(["artifact", "log", "acme/p/root", "--type", "dataset", "--dir", "/", "--store", work.store])
         #expect(root.status == 1 && root.stderr.contains("--name"))
     }
+
+    @Test func aVersionLoggedInAGitWorkTreeRecordsItsCommit() throws {
+        let work = try Workspace()
+        defer { work.directory.remove() }
+        try work.write("x", to: "repo/data.csv")
+        func git(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-C", "\(work.root)/repo", "-c", "user.email=t@example.com", "-c", "user.name=t"] + arguments
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try git(["init", "-q"])
+        _ = try git(["add", "data.csv"])
+        _ = try git(["commit", "-qm", "data"])
+        let commit = try git(["rev-parse", "HEAD"])
+        try #require(commit.count == 40, "git is needed for this test")
+        let logged = try CLI.run(["artifact", "log", "acme/p/d", "--type", "dataset", "--file", "data.csv", "--store", work.store], in: "\(work.root)/repo")
+        #expect(logged.status == 0, "\(logged.stderr)")
+        #expect(try work.storeHandle().artifactVersions(ArtifactName(entity: "acme", project: "p", name: "d"))[0].gitCommit == commit)
+    }
 }
