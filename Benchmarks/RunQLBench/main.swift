@@ -1,6 +1,7 @@
 // runql-bench: the query engine behind a line protocol, for Benchmarks/bench.py.
 //
-// Starts by building the index of --store and prints {"load_seconds": …}. Then reads one JSON
+// Starts by building the index of --store (with --cache: loading it from the store's index cache)
+// and prints {"load_seconds": …}. Then reads one JSON
 // object per line on stdin, {"sql": "…"}, runs it, and answers with one JSON line:
 // {"seconds": …, "rows": …, "digest": [[…], …]} (the first 50 rows, values as text), or
 // {"error": "…"}. Timing covers the query alone (parse, bind, execute), not printing.
@@ -16,13 +17,15 @@ func reply(_ object: [String: Any]) {
 
 let arguments = CommandLine.arguments
 guard let storeFlag = arguments.firstIndex(of: "--store"), storeFlag + 1 < arguments.count else {
-    FileHandle.standardError.write(Data("usage: runql-bench --store PATH\n".utf8))
+    FileHandle.standardError.write(Data("usage: runql-bench --store PATH [--cache]\n".utf8))
     exit(2)
 }
 let started = Date()
 let engine: Engine
 do {
-    engine = Engine(store: try RunStore.open(at: arguments[storeFlag + 1]))
+    let store = try RunStore.open(at: arguments[storeFlag + 1])
+    // --cache: the index as runql itself gets it (the store's index cache, columns read on first use).
+    engine = arguments.contains("--cache") ? Engine(cachedIndexOf: store) : Engine(store: store)
 } catch {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(1)
