@@ -127,73 +127,148 @@ extension Executor {
         return !overflow && span < 1 << 20 ? (low, high) : nil
     }
 
-    /// count, sum and avg without GROUP BY: one tight pass per aggregate, no group ids; nil when
-    /// another aggregate is asked for.
+    /// count, sum and avg without GROUP BY: tight passes over the rows, one part per core for a
+    /// large input; nil when another aggregate is asked for.
     private static func wholeTotals(_ aggregates: [BoundAggregate], _ argumentColumns: [[Column]], rowCount: Int) -> [Value]? {
         var totals: [Value] = []
         for (aggregate, columns) in zip(aggregates, argumentColumns) {
-            switch aggregate.function.name {
-            case "count":
-                guard let column = columns.first else {
-                    totals.append(.int(Int64(rowCount)))
-                    continue
-                }
-                var valid = 0
-                forEachValidRow(column, rowCount: rowCount) { _ in valid += 1 }
-                totals.append(.int(Int64(valid)))
-            case "sum", "avg":
-                let column = columns[0]
-                var count = 0
-                var doubleSum = 0.0
-                var integerSum: Int64 = 0
-                var overflowed = false
-                var isInteger = false
-                switch column.storage {
-                case .double(let values):
-                    values.withUnsafeBufferPointer { values in
-                        forEachValidRow(column, rowCount: rowCount) { rowIndex in
-                            doubleSum += values[rowIndex]
-                            count += 1
-                        }
-                    }
-                case .int(let values):
-                    isInteger = true
-                    values.withUnsafeBufferPointer { values in
-                        forEachValidRow(column, rowCount: rowCount) { rowIndex in
-                            let (sum, overflow) = integerSum.addingReportingOverflow(values[rowIndex])
-                            overflowed = overflowed || overflow
-                            integerSum = sum
-                            doubleSum += Double(values[rowIndex])
-                            count += 1
-                        }
-                    }
-                default: return nil
-                }
-                if count == 0 {
-                    totals.append(.null)
-                } else if aggregate.function.name == "avg" {
-                    totals.append(.double(doubleSum / Double(count)))
-                } else {
-                    totals.append(isInteger && !overflowed ? .int(integerSum) : .double(doubleSum))
-                }
-            default:
-                return nil
+            let name = aggregate.function.name
+            guard ["count", "sum", "avg"].contains(name) else { return nil }
+            guard let column = columns.first else {
+                totals.append(.int(Int64(rowCount)))  // count(*)
+                continue
             }
+            let sums = wholeSums(column, rowCount: rowCount)
+            totals.append(name == "count" ? .int(Int64(sums.counts[0])) : sums.value(0, average: name == "avg", isInteger: column.isInteger))
         }
         return totals
     }
 
-    /// Calls `body` with each valid row in order, a word of the validity bitmap at a time.
+    /// Per-group partial results of count, sum and avg: merged part by part in row order.
+    private struct Sums {
+        var counts: [Int]
+        var doubleSums: [Double]
+        var integerSums: [Int64]
+        var overflowed: [Bool]
+
+        init(groupCount: Int) {
+            counts = [Int](repeating: 0, count: groupCount)
+            doubleSums = [Double](repeating: 0, count: groupCount)
+            integerSums = [Int64](repeating: 0, count: groupCount)
+            overflowed = [Bool](repeating: false, count: groupCount)
+        }
+
+        mutating func merge(_ later: Sums) {
+            for group in counts.indices {
+                counts[group] += later.counts[group]
+                doubleSums[group] += later.doubleSums[group]
+                let (sum, overflow) = integerSums[group].addingReportingOverflow(later.integerSums[group])
+                integerSums[group] = sum
+                overflowed[group] = overflowed[group] || later.overflowed[group] || overflow
+            }
+        }
+
+        /// sum or avg of a group: NULL over no rows; an integer sum stays an integer unless it overflowed.
+        func value(_ group: Int, average: Bool, isInteger: Bool) -> Value {
+            guard counts[group] > 0 else { return .null }
+            if average { return .double(doubleSums[group] / Double(counts[group])) }
+            return isInteger && !overflowed[group] ? .int(integerSums[group]) : .double(doubleSums[group])
+        }
+    }
+
+    /// `Sums` of one group, the whole column: the running totals stay in registers.
+    private static func wholeSums(_ column: Column, rowCount: Int) -> Sums {
+        let parts: [Sums] = Parallel.map(Parallel.ranges(rowCount)) { rows in
+            var count = 0
+            var doubleSum = 0.0
+            var integerSum: Int64 = 0
+            var overflowed = false
+            switch column.storage {
+            case .double(let values):
+                values.withUnsafeBufferPointer { values in
+                    forEachValidRow(column, rows) { rowIndex in
+                        doubleSum += values[rowIndex]
+                        count += 1
+                    }
+                }
+            case .int(let values):
+                values.withUnsafeBufferPointer { values in
+                    forEachValidRow(column, rows) { rowIndex in
+                        let (sum, overflow) = integerSum.addingReportingOverflow(values[rowIndex])
+                        overflowed = overflowed || overflow
+                        integerSum = sum
+                        doubleSum += Double(values[rowIndex])
+                        count += 1
+                    }
+                }
+            default:
+                forEachValidRow(column, rows) { _ in count += 1 }
+            }
+            var sums = Sums(groupCount: 1)
+            (sums.counts[0], sums.doubleSums[0], sums.integerSums[0], sums.overflowed[0]) = (count, doubleSum, integerSum, overflowed)
+            return sums
+        }
+        var total = parts[0]
+        for part in parts.dropFirst() { total.merge(part) }
+        return total
+    }
+
+    /// Valid rows counted and summed per group (`group` of a row), over the parts of the rows.
     @inline(__always)
-    private static func forEachValidRow(_ column: Column, rowCount: Int, _ body: (Int) -> Void) {
+    private static func sums(_ column: Column, rowCount: Int, groupCount: Int, group: (Int) -> Int) -> Sums {
+        let parts: [Sums] = Parallel.map(Parallel.ranges(rowCount)) { rows in
+            var sums = Sums(groupCount: groupCount)
+            sums.counts.withUnsafeMutableBufferPointer { counts in
+                sums.doubleSums.withUnsafeMutableBufferPointer { doubleSums in
+                    switch column.storage {
+                    case .double(let values):
+                        values.withUnsafeBufferPointer { values in
+                            forEachValidRow(column, rows) { rowIndex in
+                                let group = group(rowIndex)
+                                doubleSums[group] += values[rowIndex]
+                                counts[group] += 1
+                            }
+                        }
+                    case .int(let values):
+                        sums.integerSums.withUnsafeMutableBufferPointer { integerSums in
+                            sums.overflowed.withUnsafeMutableBufferPointer { overflowed in
+                                values.withUnsafeBufferPointer { values in
+                                    forEachValidRow(column, rows) { rowIndex in
+                                        let group = group(rowIndex)
+                                        let (sum, overflow) = integerSums[group].addingReportingOverflow(values[rowIndex])
+                                        if overflow { overflowed[group] = true }
+                                        integerSums[group] = sum
+                                        doubleSums[group] += Double(values[rowIndex])
+                                        counts[group] += 1
+                                    }
+                                }
+                            }
+                        }
+                    default:
+                        // count of any other column: its valid rows.
+                        forEachValidRow(column, rows) { counts[group($0)] += 1 }
+                    }
+                }
+            }
+            return sums
+        }
+        var total = parts[0]
+        for part in parts.dropFirst() { total.merge(part) }
+        return total
+    }
+
+    /// Calls `body` with each valid row of `rows` in order, a word of the validity bitmap at a time
+    /// (`rows` starts at 0 or on a multiple of 64).
+    @inline(__always)
+    private static func forEachValidRow(_ column: Column, _ rows: Range<Int>, _ body: (Int) -> Void) {
         guard let validity = column.validity else {
-            for rowIndex in 0..<rowCount { body(rowIndex) }
+            for rowIndex in rows { body(rowIndex) }
             return
         }
         validity.withUnsafeWords { words in
-            for wordIndex in 0..<words.count {
+            for wordIndex in (rows.lowerBound >> 6)..<((rows.upperBound + 63) >> 6) {
                 let base = wordIndex << 6
-                let end = min(base + 64, rowCount)
+                let end = min(base + 64, rows.upperBound)
                 if end - base == 64, words[wordIndex] == ~0 {
                     for rowIndex in base..<end { body(rowIndex) }
                     continue
@@ -210,77 +285,71 @@ extension Executor {
     }
 
     private static func accumulate(_ function: String, _ columns: [Column], groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
-        switch function {
-        case "count":
-            var counts = [Int64](repeating: 0, count: groupCount)
-            if let column = columns.first, column.validity != nil {
-                forEachValidRow(column, rowCount: rowCount) { counts[Int(groupOfRow[$0])] += 1 }
-            } else {
-                for rowIndex in 0..<rowCount { counts[Int(groupOfRow[rowIndex])] += 1 }
-            }
-            return Column.from(counts.map(Value.int))
-        case "sum", "avg":
-            let column = columns[0]
-            var doubleSums = [Double](repeating: 0, count: groupCount)
-            var integerSums = [Int64](repeating: 0, count: groupCount)
-            var overflowed = [Bool](repeating: false, count: groupCount)
-            var counts = [Int](repeating: 0, count: groupCount)
-            switch column.storage {
-            case .double(let values):
-                forEachValidRow(column, rowCount: rowCount) { rowIndex in
-                    let group = Int(groupOfRow[rowIndex])
-                    doubleSums[group] += values[rowIndex]
-                    counts[group] += 1
+        groupOfRow.withUnsafeBufferPointer { groupOfRow in
+            switch function {
+            case "count", "sum", "avg":
+                guard let column = columns.first else {  // count(*)
+                    let parts = Parallel.map(Parallel.ranges(rowCount)) { rows in
+                        var counts = [Int64](repeating: 0, count: groupCount)
+                        for rowIndex in rows { counts[Int(groupOfRow[rowIndex])] += 1 }
+                        return counts
+                    }
+                    return Column.from((0..<groupCount).map { group in .int(parts.reduce(0) { $0 + $1[group] }) })
                 }
-            case .int(let values):
-                forEachValidRow(column, rowCount: rowCount) { rowIndex in
-                    let group = Int(groupOfRow[rowIndex])
-                    let (sum, overflow) = integerSums[group].addingReportingOverflow(values[rowIndex])
-                    if overflow { overflowed[group] = true }
-                    integerSums[group] = sum
-                    doubleSums[group] += Double(values[rowIndex])
-                    counts[group] += 1
-                }
-            default: break
+                let sums = sums(column, rowCount: rowCount, groupCount: groupCount, group: { Int(groupOfRow[$0]) })
+                if function == "count" { return Column.from(sums.counts.map { .int(Int64($0)) }) }
+                return Column.from((0..<groupCount).map { sums.value($0, average: function == "avg", isInteger: column.isInteger) })
+            case "min", "max":
+                return extremes(columns[0], argument: nil, maximum: function == "max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
+            default:
+                return extremes(columns[1], argument: columns[0], maximum: function == "arg_max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
             }
-            let isInteger: Bool
-            if case .int = column.storage { isInteger = true } else { isInteger = false }
-            return Column.from((0..<groupCount).map { group -> Value in
-                guard counts[group] > 0 else { return .null }
-                if function == "avg" { return .double(doubleSums[group] / Double(counts[group])) }
-                return isInteger && !overflowed[group] ? .int(integerSums[group]) : .double(doubleSums[group])
-            })
-        case "min", "max":
-            return extremes(columns[0], argument: nil, maximum: function == "max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
-        default:
-            return extremes(columns[1], argument: columns[0], maximum: function == "arg_max", groupOfRow: groupOfRow, groupCount: groupCount, rowCount: rowCount)
         }
     }
 
     /// min/max (or arg_max/arg_min with `argument`): NaN counts only when a group has nothing
-    /// else; ties keep the first row.
-    private static func extremes(_ keys: Column, argument: Column?, maximum: Bool, groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
-        var bestRow = [Int](repeating: -1, count: groupCount)
-        var nanRow = [Int](repeating: -1, count: groupCount)
-        switch keys.storage {
-        case .double(let values):
-            forEachValidRow(keys, rowCount: rowCount) { rowIndex in
-                let group = Int(groupOfRow[rowIndex])
-                let value = values[rowIndex]
-                if value.isNaN {
-                    if nanRow[group] < 0 { nanRow[group] = rowIndex }
-                    return
+    /// else; ties keep the first row. Parts of the rows are scanned concurrently and merged in
+    /// row order, so a later part wins only with a strictly better value.
+    private static func extremes(_ keys: Column, argument: Column?, maximum: Bool, groupOfRow: UnsafeBufferPointer<Int32>, groupCount: Int, rowCount: Int) -> Column {
+        func better(_ candidate: Int, than best: Int) -> Bool {
+            switch keys.storage {
+            case .double(let values): return maximum ? values[candidate] > values[best] : values[candidate] < values[best]
+            case .int(let values), .timestamp(let values): return maximum ? values[candidate] > values[best] : values[candidate] < values[best]
+            default: return false
+            }
+        }
+        let parts = Parallel.map(Parallel.ranges(rowCount)) { rows -> (best: [Int], nan: [Int]) in
+            var bestRow = [Int](repeating: -1, count: groupCount)
+            var nanRow = [Int](repeating: -1, count: groupCount)
+            switch keys.storage {
+            case .double(let values):
+                forEachValidRow(keys, rows) { rowIndex in
+                    let group = Int(groupOfRow[rowIndex])
+                    let value = values[rowIndex]
+                    if value.isNaN {
+                        if nanRow[group] < 0 { nanRow[group] = rowIndex }
+                        return
+                    }
+                    let best = bestRow[group]
+                    if best < 0 || (maximum ? value > values[best] : value < values[best]) { bestRow[group] = rowIndex }
                 }
-                let best = bestRow[group]
-                if best < 0 || (maximum ? value > values[best] : value < values[best]) { bestRow[group] = rowIndex }
+            case .int(let values), .timestamp(let values):
+                forEachValidRow(keys, rows) { rowIndex in
+                    let group = Int(groupOfRow[rowIndex])
+                    let best = bestRow[group]
+                    if best < 0 || (maximum ? values[rowIndex] > values[best] : values[rowIndex] < values[best]) { bestRow[group] = rowIndex }
+                }
+            default: break
             }
-        case .int(let values), .timestamp(let values):
-            forEachValidRow(keys, rowCount: rowCount) { rowIndex in
-                let group = Int(groupOfRow[rowIndex])
-                let best = bestRow[group]
-                if best < 0 || (maximum ? values[rowIndex] > values[best] : values[rowIndex] < values[best]) { bestRow[group] = rowIndex }
+            return (bestRow, nanRow)
+        }
+        var (bestRow, nanRow) = parts[0]
+        for part in parts.dropFirst() {
+            for group in 0..<groupCount {
+                let candidate = part.best[group]
+                if candidate >= 0, bestRow[group] < 0 || better(candidate, than: bestRow[group]) { bestRow[group] = candidate }
+                if nanRow[group] < 0 { nanRow[group] = part.nan[group] }
             }
-        default: break
         }
         let source = argument ?? keys
         return Column.from((0..<groupCount).map { group -> Value in
@@ -291,6 +360,11 @@ extension Executor {
 }
 
 extension Column {
+    var isInteger: Bool {
+        if case .int = storage { return true }
+        return false
+    }
+
     /// A numeric column without mixed types (doubles or integers).
     var isPlainNumber: Bool {
         switch storage {
