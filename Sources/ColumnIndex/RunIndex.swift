@@ -107,14 +107,7 @@ struct IndexReading {
 
     /// A file holding one JSON object, as `RunStore` reads `run.json`, `config.json` and `summary.json`.
     static func object(_ bytes: [UInt8], path: String) throws -> JSONObject {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw StoreError("\(path): \(error)")
-        }
-        guard case .object(let object) = value else { throw StoreError("\(path): expected a JSON object") }
-        return object
+        try RunStore.parseJSONObject(bytes, path: path)
     }
 
     /// The index of everything read, and the history columns it holds in memory.

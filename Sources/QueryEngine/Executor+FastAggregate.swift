@@ -32,19 +32,8 @@ extension Executor {
             (groupOfRow, firstRows) = ids
             for key in groupColumns.dropFirst() {
                 guard let next = Self.groupIDs(key, rowCount: rowCount) else { return nil }
-                var groupOfPair: [Int64: Int32] = [:]
-                firstRows = []
-                for rowIndex in 0..<rowCount {
-                    let pair = Int64(groupOfRow[rowIndex]) << 32 | Int64(next.groupOfRow[rowIndex])
-                    if let group = groupOfPair[pair] {
-                        groupOfRow[rowIndex] = group
-                    } else {
-                        let group = Int32(firstRows.count)
-                        groupOfPair[pair] = group
-                        firstRows.append(rowIndex)
-                        groupOfRow[rowIndex] = group
-                    }
-                }
+                let combined = groupOfRow
+                (groupOfRow, firstRows) = Self.numberedByHash(rowCount) { Int64(combined[$0]) << 32 | Int64(next.groupOfRow[$0]) }
             }
         }
         let groupCount = firstRows.count
@@ -73,21 +62,6 @@ extension Executor {
                 groupOfRow[rowIndex] = groupOfSlot[slot]
             }
         }
-        /// Other keys (nil for NULL): a group id per key, by hashing.
-        @inline(__always) func numberByHash<Key: Hashable>(_ keyOf: (Int) -> Key?) {
-            var groupOfKey: [Key?: Int32] = [:]
-            for rowIndex in 0..<rowCount {
-                let key = keyOf(rowIndex)
-                if let known = groupOfKey[key] {
-                    groupOfRow[rowIndex] = known
-                } else {
-                    let group = Int32(firstRows.count)
-                    groupOfKey[key] = group
-                    firstRows.append(rowIndex)
-                    groupOfRow[rowIndex] = group
-                }
-            }
-        }
         switch key.storage {
         case .dictionary(let codes, let dictionary):
             let nullCode = dictionary.strings.count
@@ -100,13 +74,33 @@ extension Executor {
                     numberBySlot(nullSlot + 1) { key.isValid($0) ? Int(values[$0] - low) : nullSlot }
                 }
             } else {
-                numberByHash { key.isValid($0) ? values[$0] : nil }
+                return numberedByHash(rowCount) { key.isValid($0) ? values[$0] : nil }
             }
         case .string(let strings):
             // Hashed as values are: byte-wise, as the row path groups them.
-            numberByHash { key.isValid($0) ? Value.string(strings[$0]) : nil }
+            return numberedByHash(rowCount) { key.isValid($0) ? Value.string(strings[$0]) : nil }
         default:
             return nil
+        }
+        return (groupOfRow, firstRows)
+    }
+
+    /// Group ids by hashing each row's key (NULL a key like any other), in first-appearance order.
+    @inline(__always)
+    private static func numberedByHash<Key: Hashable>(_ rowCount: Int, _ keyOf: (Int) -> Key) -> (groupOfRow: [Int32], firstRows: [Int]) {
+        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+        var firstRows: [Int] = []
+        var groupOfKey: [Key: Int32] = [:]
+        for rowIndex in 0..<rowCount {
+            let key = keyOf(rowIndex)
+            if let known = groupOfKey[key] {
+                groupOfRow[rowIndex] = known
+            } else {
+                let group = Int32(firstRows.count)
+                groupOfKey[key] = group
+                firstRows.append(rowIndex)
+                groupOfRow[rowIndex] = group
+            }
         }
         return (groupOfRow, firstRows)
     }

@@ -13,6 +13,11 @@ extension RunStore {
     /// A file holding one JSON object; nil when the file does not exist.
     static func readJSONObject(_ path: String) throws -> JSONObject? {
         guard let bytes = try FileIO.read(path) else { return nil }
+        return try parseJSONObject(bytes, path: path)
+    }
+
+    /// The bytes of a file holding one JSON object (`path` names it in errors).
+    package static func parseJSONObject(_ bytes: [UInt8], path: String) throws -> JSONObject {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
