@@ -88,7 +88,10 @@ final class Executor {
             let history = index.history
             let count = rows?.count ?? history.count
             // Rows of the runs table for each step, only when a `run.` column needs them.
-            lazy var runRows = rows.map { $0.map { Int(history.runRows[$0]) } } ?? history.runRows.map(Int.init)
+            lazy var runRows: [Int] = {
+                let all = history.runRows  // one read of the (lazily loaded, locked) column
+                return rows.map { $0.map { Int(all[$0]) } } ?? all.map(Int.init)
+            }()
             let columns = fields.map { field -> Column in
                 switch field {
                 case .builtin(let name), .metric(let name):
