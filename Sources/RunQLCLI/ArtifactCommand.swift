@@ -199,12 +199,6 @@ enum TTL {
         return overflow ? nil : seconds
     }
 
-    static func format(_ seconds: Int64) -> String {
-        for (unit, scale) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3600), ("m", 60)] where seconds % scale == 0 {
-            return "\(seconds / scale)\(unit)"
-        }
-        return "\(seconds)s"
-    }
 }
 
 struct UseArtifact: ParsableCommand {
