@@ -43,10 +43,4 @@ struct SHA256Hasher: ~Copyable {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// The digest of a whole string.
-    static func digest(of text: String) throws -> String {
-        let hasher = try SHA256Hasher()
-        hasher.update(text)
-        return hasher.finish()
-    }
 }
