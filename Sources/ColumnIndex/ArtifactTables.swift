@@ -159,33 +159,8 @@ public struct ArtifactTables: Sendable {
     /// The version a reference means, as `RunStore.resolveArtifact` resolves it in the store, but
     /// over the versions of this index (so that a walk starts from a version the index holds).
     public func resolve(_ reference: ArtifactReference) throws -> ArtifactVersion {
-        let names = Set(versions.map(\.name)).filter { candidate in
-            candidate.name == reference.name && (reference.project.map { candidate.project == $0 } ?? true)
-                && (reference.entity.map { candidate.entity == $0 } ?? true)
-        }.sorted()
-        guard let name = names.first else {
-            let spelled = [reference.entity, reference.project, reference.name].compactMap { $0 }.joined(separator: "/")
-            throw StoreError("no artifact named \(spelled) in the store")
-        }
-        if names.count > 1 {
-            throw StoreError("artifact name \(reference.name) is ambiguous; write one of: \(names.map(\.description).joined(separator: ", "))")
-        }
-        let collection = versions.filter { $0.name == name }
-        let found: ArtifactVersion? = switch reference.selector {
-        case .version(let number): collection.first { $0.version == number }
-        case .alias(let alias): collection.first { $0.aliases.contains(alias) }
-        }
-        guard let found else {
-            var message = "\(reference) matches no version of \(name)"
-            switch reference.selector {
-            case .version: message += " (versions: v0…v\(collection.last?.version ?? 0))"
-            case .alias:
-                let known = Set(collection.flatMap(\.aliases)).subtracting(["latest"]).sorted()
-                if !known.isEmpty { message += " (aliases: \(known.joined(separator: ", ")))" }
-            }
-            throw StoreError(message)
-        }
-        return found
+        let name = try reference.matchingName(among: Set(versions.map(\.name)).sorted(), in: "the store")
+        return try reference.select(from: versions.filter { $0.name == name }, of: name)
     }
 
     /// Which way a walk follows lineage.

@@ -180,3 +180,42 @@ public struct ArtifactReference: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 }
+
+extension ArtifactReference {
+    /// The one collection among `names` this reference names: its entity and project when written,
+    /// else the only collection of that name. `place` says where in errors ("the store at …").
+    public func matchingName(among names: [ArtifactName], in place: String) throws -> ArtifactName {
+        let candidates = names.filter { candidate in
+            candidate.name == name && (project.map { candidate.project == $0 } ?? true) && (entity.map { candidate.entity == $0 } ?? true)
+        }
+        switch candidates.count {
+        case 1: return candidates[0]
+        case 0:
+            let spelled = [entity, project, name].compactMap { $0 }.joined(separator: "/")
+            throw StoreError("no artifact named \(spelled) in \(place)")
+        default:
+            throw StoreError("artifact name \(name) is ambiguous; write one of: \(candidates.map(\.description).joined(separator: ", "))")
+        }
+    }
+
+    /// The version of `collection` this reference selects among its `versions` (aliases filled in).
+    public func select(from versions: [ArtifactVersion], of collection: ArtifactName) throws -> ArtifactVersion {
+        let found: ArtifactVersion? = switch selector {
+        case .version(let number): versions.first { $0.version == number }
+        case .alias(let alias): versions.first { $0.aliases.contains(alias) }
+        }
+        if let found { return found }
+        var message = "\(self) matches no version of \(collection)"
+        switch selector {
+        case .version:
+            let numbers = versions.map { "v\($0.version)" }
+            if let first = numbers.first, let last = numbers.last {
+                message += " (it has \(numbers.count <= 8 ? numbers.joined(separator: ", ") : "\(first) … \(last)"))"
+            }
+        case .alias:
+            let known = Set(versions.flatMap(\.aliases)).subtracting(["latest"]).sorted()
+            if !known.isEmpty { message += " (aliases: \(known.joined(separator: ", ")))" }
+        }
+        throw StoreError(message)
+    }
+}

@@ -202,39 +202,12 @@ extension RunStore {
     /// The version a reference means. Without entity and project the name must be unique in the store.
     public func resolveArtifact(_ reference: ArtifactReference) throws -> ArtifactVersion {
         let name = try resolveArtifactName(reference)
-        let versions = try artifactVersions(name)
-        let found: ArtifactVersion? = switch reference.selector {
-        case .version(let number): versions.first { $0.version == number }
-        case .alias(let alias): versions.first { $0.aliases.contains(alias) }
-        }
-        guard let found else {
-            let known = versions.flatMap { $0.aliases }.filter { $0 != "latest" }
-            var message = "\(reference) matches no version of \(name)"
-            switch reference.selector {
-            case .version:
-                let numbers = versions.map { "v\($0.version)" }
-                message += " (it has \(numbers.count <= 8 ? numbers.joined(separator: ", ") : "\(numbers[0]) … \(numbers[numbers.count - 1])"))"
-            case .alias: if !known.isEmpty { message += " (aliases: \(Set(known).sorted().joined(separator: ", ")))" }
-            }
-            throw StoreError(message)
-        }
-        return found
+        return try reference.select(from: artifactVersions(name), of: name)
     }
 
     /// The collection a reference names: its entity and project, or the only collection of that name.
     public func resolveArtifactName(_ reference: ArtifactReference) throws -> ArtifactName {
-        let candidates = artifactNames().filter { candidate in
-            candidate.name == reference.name && (reference.project.map { candidate.project == $0 } ?? true)
-                && (reference.entity.map { candidate.entity == $0 } ?? true)
-        }
-        switch candidates.count {
-        case 1: return candidates[0]
-        case 0:
-            let spelled = [reference.entity, reference.project, reference.name].compactMap { $0 }.joined(separator: "/")
-            throw StoreError("no artifact named \(spelled) in the store at \(root)")
-        default:
-            throw StoreError("artifact name \(reference.name) is ambiguous; write one of: \(candidates.map(\.description).joined(separator: ", "))")
-        }
+        try reference.matchingName(among: artifactNames(), in: "the store at \(root)")
     }
 
     /// The type of a collection, or nil before its first version.
