@@ -1,3 +1,5 @@
+import RunStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,23 +49,7 @@ enum LocalFiles {
 
     /// A whole file; nil when it does not exist. Other failures throw, naming the file.
     static func read(_ path: String) throws -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            if errno == ENOENT { return nil }
-            throw WandbImportError(path: path, "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw WandbImportError(path: path, "cannot read: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
+        try FileIO.read(path)
     }
 
     /// The canonical absolute form of `path`: symbolic links (`latest-run`), `.` and `..` resolved;
