@@ -55,9 +55,8 @@ final class Manifest: Sendable {
             var reader = ByteReader(bytes)
             return (try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try reader.strings())
         }
-        let kept = runs.filter { !$0.skipped }
-        guard kept.count == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
-        for run in kept {
+        guard runs.count(where: { !$0.skipped }) == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
+        for run in runs where !run.skipped {
             guard run.segment < segments.count, run.start + run.rows <= segments[run.segment].rows,
                 run.sourceIndex < segments[run.segment].runCount
             else {

@@ -34,10 +34,14 @@ public enum IndexCache {
     /// `progress` is told runs read of runs to read.
     public static func index(of store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         let startedAt = wallClockNanoseconds()
-        let locations = store.runLocations()
-        let stamps = RunStamp.of(store, locations)
-        let manifestPath = "\(store.layout.index)/\(manifestName)"
-        let manifest = try? Manifest(path: manifestPath)
+        // The store's runs are listed and stamped on other threads while this one opens the
+        // manifest: the two are independent, and together they are most of a warm start.
+        let scan = Background { () -> (locations: [RunLocation], stamps: [RunStamp]) in
+            let locations = store.runLocations()
+            return (locations, RunStamp.of(store, locations))
+        }
+        let manifest = try? Manifest(path: "\(store.layout.index)/\(manifestName)")
+        let (locations, stamps) = scan.result()
         if let manifest, manifest.matches(locations, stamps) {
             return manifest.index().addingArtifacts(of: store)
         }
@@ -424,6 +428,26 @@ struct RunStamp: Equatable, Sendable {
 }
 
 /// A buffer written at disjoint positions by concurrent workers.
+/// A value computed on another thread, waited for by `result()`.
+private final class Background<Result: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value: Result?
+
+    init(_ work: @escaping @Sendable () -> Result) {
+        Thread.detachNewThread { [self] in
+            value = work()
+            done.signal()
+        }
+    }
+
+    /// Waits for the work to finish (once) and returns what it computed.
+    func result() -> Result {
+        done.wait()
+        guard let value else { preconditionFailure("the background work signalled without a result") }
+        return value
+    }
+}
+
 private struct UncheckedBuffer<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>
 
@@ -677,15 +701,20 @@ struct IndexParts {
             keptPosition += 1
         }
         self.runs = runs
-        self.kept = runs.filter { !$0.skipped }
+        self.kept = Self.kept(runs)
     }
 
     /// The parts a manifest recorded (its runs without their history keys).
     init(runs: [CachedRun], historyCatalog: KeyCatalog, historyNames: [String]) {
         self.runs = runs
-        kept = runs.filter { !$0.skipped }
+        kept = Self.kept(runs)
         self.historyCatalog = historyCatalog
         self.historyNames = historyNames
+    }
+
+    /// The runs that were read; the same array (not a copy) when none was skipped, as is usual.
+    private static func kept(_ runs: [CachedRun]) -> [CachedRun] {
+        runs.contains(where: \.skipped) ? runs.filter { !$0.skipped } : runs
     }
 
     /// For each history row, its run's row in the runs table.
