@@ -149,6 +149,8 @@ public struct Bitmap: Sendable, Equatable {
     public init(count: Int, value: Bool) {
         self.count = count
         words = ContiguousArray(repeating: value ? ~0 : 0, count: (count + 63) / 64)
+        // Bits past `count` clear, as appending leaves them: equal bitmaps have equal words.
+        if value, count % 64 != 0 { words[words.count - 1] = (1 << UInt64(count % 64)) - 1 }
     }
 
     public subscript(index: Int) -> Bool {

@@ -81,12 +81,13 @@ public enum IndexCache {
             }
             if keep.contains(where: { $0 != nil }) { oldCodes = try? old.keyCodes() }
         }
-        var reading = IndexReading(store: store)
-        let toRead = oldCodes == nil ? locations.count : keep.count(where: { $0 == nil })
+        let freshPositions = locations.indices.filter { oldCodes == nil || keep[$0] == nil }
+        let reading = IndexReading.read(
+            store, freshPositions.map { locations[$0] }, stamps: freshPositions.map { stamps[$0] }, progress: progress)
         var combined: [CachedRun] = []
         var freshCount = 0
         let oldRows = oldCodes == nil ? [] : old?.runsTableRows ?? []
-        for (position, location) in locations.enumerated() {
+        for position in locations.indices {
             if let oldPosition = keep[position], let old, let oldCodes {
                 var run = old.runs[oldPosition]
                 run.configCodes = oldCodes.config[oldPosition]
@@ -96,10 +97,8 @@ public enum IndexCache {
                 run.oldRow = oldRows[oldPosition]
                 combined.append(run)
             } else {
-                reading.read(location, stamp: stamps[position])
-                combined.append(CachedRun(reading.runs[reading.runs.count - 1], racy: stamps[position].isRacy(before: startedAt)))
+                combined.append(CachedRun(reading.runs[freshCount], racy: stamps[position].isRacy(before: startedAt)))
                 freshCount += 1
-                progress?(freshCount, toRead)
             }
         }
         guard let old, combined.contains(where: { !$0.isFresh }) else {
@@ -133,8 +132,8 @@ public enum IndexCache {
     /// the runs table is the old one's rows of kept runs with the fresh runs' rows put in place.
     private static func refreshed(_ store: RunStore, old: Manifest, combined: [CachedRun], reading: IndexReading) -> RunIndex {
         var combined = combined
-        let freshColumns = reading.history.finish()
-        let freshRows = reading.history.runRows.count
+        let freshColumns = reading.historyColumns()
+        let freshRows = reading.historyRunRows.count
         // Segments still in use, renumbered, then the new one.
         var used: [Int: Int] = [:]
         var segments: [SegmentSource] = []
@@ -427,7 +426,6 @@ struct RunStamp: Equatable, Sendable {
     }
 }
 
-/// A buffer written at disjoint positions by concurrent workers.
 /// A value computed on another thread, waited for by `result()`.
 private final class Background<Result: Sendable>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
@@ -448,6 +446,7 @@ private final class Background<Result: Sendable>: @unchecked Sendable {
     }
 }
 
+/// A buffer written at disjoint positions by concurrent workers.
 private struct UncheckedBuffer<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>
 
