@@ -504,6 +504,10 @@ public struct HistoryTable: Sendable {
     /// For each row, the row of its run in `RunsTable`.
     public var runRows: ContiguousArray<Int32> { storage.runRows }
 
+    /// Each run's rows, which are contiguous, with the run's row in `RunsTable`, in row order
+    /// (runs without history have none).
+    public var runSpans: [(rows: Range<Int>, run: Int)] { storage.runSpans }
+
     /// Every column (each read from the index cache on first use).
     public var columns: [(name: String, column: Column)] {
         columnNames.map { (name: $0, column: storage.column($0)) }
@@ -687,6 +691,25 @@ final class HistoryColumns: @unchecked Sendable {
         let rows = makeRunRows()
         lock.withLock { madeRunRows = rows }
         return rows
+    }
+
+    private var madeRunSpans: [(rows: Range<Int>, run: Int)]?
+
+    var runSpans: [(rows: Range<Int>, run: Int)] {
+        if let spans = lock.withLock({ madeRunSpans }) { return spans }
+        var spans: [(rows: Range<Int>, run: Int)] = []
+        runRows.withUnsafeBufferPointer { runRows in
+            var start = 0
+            while start < runRows.count {
+                let run = runRows[start]
+                var end = start + 1
+                while end < runRows.count, runRows[end] == run { end += 1 }
+                spans.append((start..<end, Int(run)))
+                start = end
+            }
+        }
+        lock.withLock { madeRunSpans = spans }
+        return spans
     }
 
     func column(_ name: String) -> Column {
