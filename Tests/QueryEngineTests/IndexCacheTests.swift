@@ -126,6 +126,32 @@ import Glibc
         #expect(try Self.expectSameAnswers(store, "warm after everything") == 0)
     }
 
+    /// A refresh after history grew or was rewritten in place (the run's folder untouched) copies
+    /// the old runs-table columns instead of making them again: all but the summary columns of the
+    /// keys the history logs or logged, which must change with it.
+    @Test func aRefreshOfHistoryAloneAnswersAsABuild() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        #expect(try Self.expectSameAnswers(store, "cold build") == 7)
+        func ageHistory(_ location: RunLocation) {
+            let past = Date().addingTimeInterval(-1800)
+            try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: store.layout.runFile(location, .history))
+        }
+        let run1 = RunLocation(entity: "acme", project: "vision", id: "run1")
+        let writer = try HistoryWriter(store: store, location: run1)
+        try writer.append([["loss": 0.01, "acc": "n/a"], ["loss": 0.005, "fresh": true, "nested": ["a": 1, "b": "x"]]])
+        ageHistory(run1)
+        #expect(try Self.expectSameAnswers(store, "appended lines, new and nested keys") == 1)
+
+        // run0 has an explicit summary (best); its history rewritten in place with fewer keys.
+        let run0 = RunLocation(entity: "acme", project: "vision", id: "run0")
+        try "{\"_step\":0,\"loss\":7}\n{\"_step\":1,\"best\":0.1}\n".write(toFile: store.layout.runFile(run0, .history), atomically: false, encoding: .utf8)
+        ageHistory(run0)
+        #expect(try Self.expectSameAnswers(store, "history rewritten in place") == 1)
+        #expect(try Self.expectSameAnswers(store, "warm after the refreshes") == 0)
+    }
+
     /// A build splits the runs over the cores: with keys first logged in the second part, a key
     /// logged as numbers in one part and strings in the other, and bad runs and lines in both,
     /// it must answer exactly as reading the runs one after another does.
