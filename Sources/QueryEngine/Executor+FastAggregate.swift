@@ -25,9 +25,9 @@ extension Executor {
         }
         // Group ids, in first-appearance order (as the row path numbers groups): per key, then
         // combined key by key.
-        var groupOfRow: [Int32] = []
+        var groupOfRow = GroupIDs()
         var firstRows = [0]
-        if groupColumns.isEmpty { groupOfRow = [Int32](repeating: 0, count: rowCount) }
+        if groupColumns.isEmpty { groupOfRow = GroupIDs(repeating: 0, count: rowCount) }
         if let first = groupColumns.first {
             guard let ids = Self.groupIDs(first, rowCount: rowCount) else { return nil }
             (groupOfRow, firstRows) = ids
@@ -48,17 +48,17 @@ extension Executor {
 
     /// Group ids of one key column (strings, dictionary-encoded or not, or integers), numbered in
     /// first-appearance order, with the first row of each group; nil for other columns.
-    private static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: [Int32], firstRows: [Int])? {
-        var groupOfRow: [Int32] = []
+    private static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: GroupIDs, firstRows: [Int])? {
+        var groupOfRow = GroupIDs()
         var firstRows: [Int] = []
         /// Keys that map to small integers (`slot`, below `slotCount`): a group id per slot.
         @inline(__always) func numberBySlot(_ slotCount: Int, _ slot: (Int) -> Int) {
-            var groupOfSlot = [Int32](repeating: -1, count: slotCount)
-            groupOfRow = [Int32](unsafeUninitializedCapacity: rowCount) { groups, initialized in
+            var groupOfSlot = GroupIDs(repeating: .max, count: slotCount)
+            groupOfRow = GroupIDs(unsafeUninitializedCapacity: rowCount) { groups, initialized in
                 for rowIndex in 0..<rowCount {
                     let slot = slot(rowIndex)
-                    if groupOfSlot[slot] < 0 {
-                        groupOfSlot[slot] = Int32(firstRows.count)
+                    if groupOfSlot[slot] == .max {
+                        groupOfSlot[slot] = UInt32(firstRows.count)
                         firstRows.append(rowIndex)
                     }
                     groups[rowIndex] = groupOfSlot[slot]
@@ -90,45 +90,36 @@ extension Executor {
         return (groupOfRow, firstRows)
     }
 
-    /// Group ids of dictionary codes that are numbered in first-appearance order already, as the
-    /// history's `run_id` is: the codes themselves. Nil when a code appears before a smaller one.
-    private static func numberedAlready(_ codes: ContiguousArray<UInt32>) -> (groupOfRow: [Int32], firstRows: [Int])? {
+    /// Group ids of dictionary codes that run 0, 1, 2, … each in one stretch of rows, as the
+    /// history's `run_id` does: the codes themselves, shared, not copied. Nil for other codes.
+    private static func numberedAlready(_ codes: ContiguousArray<UInt32>) -> (groupOfRow: GroupIDs, firstRows: [Int])? {
         var firstRows: [Int] = []
-        let inOrder = codes.withUnsafeBufferPointer { codes -> Bool in
-            var next: UInt32 = 0
-            for rowIndex in 0..<codes.count {
-                let code = codes[rowIndex]
-                if code == next {
-                    firstRows.append(rowIndex)
-                    next += 1
-                } else if code > next {
-                    return false
-                }
+        let inStretches = codes.withUnsafeBufferPointer { codes -> Bool in
+            guard let first = codes.first, first == 0 else { return codes.isEmpty }
+            firstRows.append(0)
+            var current: UInt32 = 0
+            for rowIndex in 1..<codes.count where codes[rowIndex] != current {
+                guard codes[rowIndex] == current &+ 1 else { return false }
+                current += 1
+                firstRows.append(rowIndex)
             }
             return true
         }
-        guard inOrder else { return nil }
-        let groupOfRow = [Int32](unsafeUninitializedCapacity: codes.count) { groups, initialized in
-            codes.withUnsafeBufferPointer { codes in
-                for rowIndex in 0..<codes.count { groups[rowIndex] = Int32(truncatingIfNeeded: codes[rowIndex]) }
-            }
-            initialized = codes.count
-        }
-        return (groupOfRow, firstRows)
+        return inStretches ? (codes, firstRows) : nil
     }
 
     /// Group ids by hashing each row's key (NULL a key like any other), in first-appearance order.
     @inline(__always)
-    private static func numberedByHash<Key: Hashable>(_ rowCount: Int, _ keyOf: (Int) -> Key) -> (groupOfRow: [Int32], firstRows: [Int]) {
-        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+    private static func numberedByHash<Key: Hashable>(_ rowCount: Int, _ keyOf: (Int) -> Key) -> (groupOfRow: GroupIDs, firstRows: [Int]) {
+        var groupOfRow = GroupIDs(repeating: 0, count: rowCount)
         var firstRows: [Int] = []
-        var groupOfKey: [Key: Int32] = [:]
+        var groupOfKey: [Key: UInt32] = [:]
         for rowIndex in 0..<rowCount {
             let key = keyOf(rowIndex)
             if let known = groupOfKey[key] {
                 groupOfRow[rowIndex] = known
             } else {
-                let group = Int32(firstRows.count)
+                let group = UInt32(firstRows.count)
                 groupOfKey[key] = group
                 firstRows.append(rowIndex)
                 groupOfRow[rowIndex] = group
@@ -310,7 +301,7 @@ extension Executor {
         }
     }
 
-    private static func accumulate(_ function: String, _ columns: [Column], groupOfRow: [Int32], groupCount: Int, rowCount: Int) -> Column {
+    private static func accumulate(_ function: String, _ columns: [Column], groupOfRow: GroupIDs, groupCount: Int, rowCount: Int) -> Column {
         groupOfRow.withUnsafeBufferPointer { groupOfRow in
             switch function {
             case "count", "sum", "avg":
@@ -336,7 +327,7 @@ extension Executor {
     /// min/max (or arg_max/arg_min with `argument`): NaN counts only when a group has nothing
     /// else; ties keep the first row. Parts of the rows are scanned concurrently and merged in
     /// row order, so a later part wins only with a strictly better value.
-    private static func extremes(_ keys: Column, argument: Column?, maximum: Bool, groupOfRow: UnsafeBufferPointer<Int32>, groupCount: Int, rowCount: Int) -> Column {
+    private static func extremes(_ keys: Column, argument: Column?, maximum: Bool, groupOfRow: UnsafeBufferPointer<UInt32>, groupCount: Int, rowCount: Int) -> Column {
         func better(_ candidate: Int, than best: Int) -> Bool {
             switch keys.storage {
             case .double(let values): return maximum ? values[candidate] > values[best] : values[candidate] < values[best]
@@ -399,3 +390,6 @@ extension Column {
         }
     }
 }
+
+/// For each row, the number of its group (groups numbered from 0 in first-appearance order).
+typealias GroupIDs = ContiguousArray<UInt32>
