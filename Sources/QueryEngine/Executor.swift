@@ -78,7 +78,6 @@ final class Executor {
 
     // MARK: Scans
 
-    /// The scanned columns; for history, only `rows` of it when given.
     /// The rows of a table; for the history, only the runs whose rows are `runs` (each run's
     /// contiguous range of rows and its row in the runs table) when given.
     private func scan(_ source: ScanSource, fields: [ScanField], names: [String], runs: [(rows: Range<Int>, run: Int)]? = nil) -> Relation {
