@@ -130,15 +130,16 @@ public enum IndexCache {
 
     /// The index of kept and freshly read runs: the fresh runs' history goes to a new segment, and
     /// the runs table is the old one's rows of kept runs with the fresh runs' rows put in place.
-    private static func refreshed(_ store: RunStore, old: Manifest, oldCodes: Manifest.KeyCodeLists?, combined: [CachedRun], reading: IndexReading) -> RunIndex {
+    private static func refreshed(
+        _ store: RunStore, old: Manifest, oldCodes: Manifest.KeyCodeLists?, combined: consuming [CachedRun], reading: IndexReading
+    ) -> RunIndex {
         let unchanged = unchangedColumns(old: old, oldCodes: oldCodes, combined: combined)
-        var combined = combined
         let freshColumns = reading.historyColumns()
         let freshRows = reading.historyRunRows.count
         // Segments still in use, renumbered, then the new one.
         var used: [Int: Int] = [:]
         var segments: [SegmentSource] = []
-        for run in combined where !run.isFresh && !run.skipped {
+        for run in copy combined where !run.isFresh && !run.skipped {
             if used[run.segment] == nil {
                 used[run.segment] = segments.count
                 segments.append(.existing(old.segments[run.segment]))
@@ -163,7 +164,7 @@ public enum IndexCache {
         if !freshRuns.isEmpty { segments.append(.new(columns: freshColumns, rows: freshRows, runs: freshRuns)) }
         let damage = CacheDamage()
         let table = patchedRunsTable(old: old, combined: &combined, damage: damage)
-        let parts = IndexParts(runs: combined, historySpace: old.historyNames)
+        let parts = IndexParts(runs: copy combined, historySpace: old.historyNames)
         // Too many segments, or more dead rows than live ones: rewrite the history as one segment.
         let liveRows = combined.reduce(0) { $0 + $1.rows }
         let storedRows = segments.reduce(0) { $0 + $1.rows }
@@ -190,7 +191,7 @@ public enum IndexCache {
                 }
             }
             let segment = SegmentSource.new(columns: columns, rows: liveRows, runs: combined.compactMap(\.segmentRun))
-            let compacted = IndexParts(runs: combined, historySpace: old.historyNames)
+            let compacted = IndexParts(runs: copy combined, historySpace: old.historyNames)
             _ = try? write(store, parts: compacted, table: table, segments: [segment], replacing: old, unchanged: unchanged)
             return compacted.index(table: table, columns: columns)
         }
@@ -705,8 +706,7 @@ struct IndexParts {
 
     /// The parts of these runs, the history catalog and column names made from their history keys
     /// (kept runs' codes over `historySpace`, fresh runs' keys), every run's codes renumbered to the names.
-    init(runs: [CachedRun], historySpace: [String]) {
-        var runs = runs
+    init(runs: consuming [CachedRun], historySpace: [String]) {
         var space = historySpace
         var positions = Dictionary(space.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         for position in runs.indices where runs[position].isFresh {
