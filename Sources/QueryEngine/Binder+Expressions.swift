@@ -126,7 +126,7 @@ extension Binder {
 
     private func bindFunction(_ call: FunctionCall, span: SourceSpan, child: (Expr) throws -> BoundExpr) throws -> BoundExpr {
         if let over = call.over {
-            throw Diagnostic(.notImplemented, "window functions (OVER) are not supported yet", at: over.span)
+            return try bindWindowCall(call, over: over, span: span, child: child)
         }
         let name = call.name.text.lowercased()
         if AggregateFunction.lookup(name) != nil {
@@ -155,31 +155,9 @@ extension Binder {
         return Diagnostic(.binder, "\(call.name.text)() takes \(expected) argument\(expected == "1" ? "" : "s"), not \(call.arguments.count)", at: span)
     }
 
-    /// The span of the first aggregate call in `expression` (not looking into subqueries).
+    /// The span of the first aggregate call in `expression` (not a window aggregate; not looking into subqueries).
     func firstAggregate(in expression: Expr) -> SourceSpan? {
-        switch expression.kind {
-        case .function(let call):
-            if call.over == nil, AggregateFunction.lookup(call.name.text) != nil { return expression.span }
-            for argument in call.arguments { if let found = firstAggregate(in: argument) { return found } }
-            return nil
-        case .literal, .column, .subquery, .exists: return nil
-        case .unary(_, let operand), .isNull(let operand, _), .cast(let operand, _, _), .interval(let operand, _), .inSubquery(let operand, _, _):
-            return firstAggregate(in: operand)
-        case .binary(_, let left, let right), .inExpression(let left, let right, _), .element(let left, let right):
-            return firstAggregate(in: left) ?? firstAggregate(in: right)
-        case .between(let operand, let low, let high, _):
-            return firstAggregate(in: operand) ?? firstAggregate(in: low) ?? firstAggregate(in: high)
-        case .inList(let operand, let list, _):
-            return firstAggregate(in: operand) ?? list.lazy.compactMap(firstAggregate).first
-        case .like(let operand, let pattern, let escape, _, _):
-            return firstAggregate(in: operand) ?? firstAggregate(in: pattern) ?? escape.flatMap(firstAggregate)
-        case .caseWhen(let operand, let branches, let otherwise):
-            return operand.flatMap(firstAggregate)
-                ?? branches.lazy.compactMap { self.firstAggregate(in: $0.condition) ?? self.firstAggregate(in: $0.result) }.first
-                ?? otherwise.flatMap(firstAggregate)
-        case .list(let elements):
-            return elements.lazy.compactMap(firstAggregate).first
-        }
+        firstCall(in: expression) { $0.over == nil && AggregateFunction.lookup($0.name.text) != nil }
     }
 }
 
@@ -225,13 +203,15 @@ final class Aggregation {
         if case .function(let call) = expression.kind, call.over == nil, let function = AggregateFunction.lookup(call.name.text) {
             return try bindAggregate(call, function, span: expression.span)
         }
-        if binder.firstAggregate(in: expression) == nil, let bound = try? binder.bindExpression(expression, in: scope),
+        if binder.firstAggregate(in: expression) == nil, binder.firstWindow(in: expression) == nil,
+            let bound = try? binder.bindExpression(expression, in: scope),
             let position = groups.firstIndex(where: { $0.key == bound.key })
         {
             return .column(groupSlots[position])
         }
         return try binder.bindExpression(expression) { inner in try self.bindAggregated(inner) } column: { path, span in
-            // A column that is neither grouped nor inside an aggregate.
+            // A column that is neither grouped nor inside an aggregate (or, in QUALIFY, a select alias).
+            if (try? binder.resolveColumn(path, in: scope, span: span)) == nil, let alias = binder.selectAlias(path) { return alias }
             let resolved = try binder.resolveColumn(path, in: scope, span: span)
             let bound = BoundExpr.column(resolved.slot)
             if let position = groups.firstIndex(where: { $0.key == bound.key }) { return .column(groupSlots[position]) }
@@ -244,6 +224,11 @@ final class Aggregation {
         for argument in call.arguments {
             if let nested = binder.firstAggregate(in: argument) {
                 throw Diagnostic(.binder, "aggregate function calls cannot be nested", at: nested)
+            }
+        }
+        for inner in call.arguments + call.orderBy.map(\.expression) + (call.filter.map { [$0] } ?? []) {
+            if let window = binder.firstWindow(in: inner) {
+                throw Diagnostic(.binder, "aggregate function calls cannot contain window function calls", at: window)
             }
         }
         if call.star {

@@ -1,0 +1,315 @@
+import ColumnIndex
+import QuerySyntax
+
+/// Window functions: the rows are put in each window's order once (`WindowOrder`, shared by the
+/// functions over the same PARTITION BY and ORDER BY), then every function makes one pass per
+/// partition and writes its result at each row's input position.
+extension Executor {
+    /// The input's columns, then one column per window function.
+    func window(_ relation: Relation, _ windows: [BoundWindow]) throws -> Relation {
+        var columns = relation.columns
+        var names = relation.names
+        var orders: [String: WindowOrder] = [:]
+        for window in windows {
+            let order: WindowOrder
+            if let known = orders[window.sortKey] {
+                order = known
+            } else {
+                let partitionColumns = try window.partitionBy.map { try evaluator.evaluate($0, relation) }
+                let orderColumns = try window.orderBy.map { (column: try evaluator.evaluate($0.expression, relation), order: $0) }
+                order = try WindowOrder(partitionBy: partitionColumns, orderBy: orderColumns, count: relation.count, isCancelled: isCancelled)
+                orders[window.sortKey] = order
+            }
+            columns.append(try compute(window, order, relation))
+            names.append(window.function.name)
+        }
+        return Relation(columns: columns, names: names, count: relation.count)
+    }
+
+    private func compute(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
+        switch window.function {
+        case .rowNumber, .rank, .denseRank:
+            return try ranks(window.function, order)
+        case .percentRank, .cumeDist:
+            return try relativeRanks(window.function, order)
+        case .ntile:
+            return try ntile(window, order, try evaluator.evaluate(window.arguments[0], relation))
+        case .lag, .lead:
+            return try shifted(window, order, relation)
+        case .firstValue, .lastValue, .nthValue:
+            return try frameValue(window, order, relation)
+        case .aggregate(let function):
+            return try frameAggregate(window, function, order, relation)
+        }
+    }
+
+    /// Calls `body(start, end)` for each partition's positions, checking for cancellation.
+    private func forEachPartition(_ order: WindowOrder, _ body: (Int, Int) throws -> Void) throws {
+        let bounds = order.partitionBounds
+        for partition in 0..<(bounds.count - 1) {
+            if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+            try body(bounds[partition], bounds[partition + 1])
+        }
+    }
+
+    // MARK: Ranking
+
+    /// row_number, rank, dense_rank.
+    private func ranks(_ function: WindowFunction, _ order: WindowOrder) throws -> Column {
+        let rows = order.rows
+        let peerStarts = order.peerStarts
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        try forEachPartition(order) { start, end in
+            var rank = 0
+            var dense = 0
+            for position in start..<end {
+                if peerStarts[position] {
+                    rank = position - start + 1
+                    dense += 1
+                }
+                switch function {
+                case .rank: output[rows[position]] = Int64(rank)
+                case .denseRank: output[rows[position]] = Int64(dense)
+                default: output[rows[position]] = Int64(position - start + 1)
+                }
+            }
+        }
+        return Column(storage: .int(output), type: .bigint)
+    }
+
+    /// percent_rank and cume_dist.
+    private func relativeRanks(_ function: WindowFunction, _ order: WindowOrder) throws -> Column {
+        let rows = order.rows
+        let peerStarts = order.peerStartPositions()
+        let peerEnds = order.peerEnds()
+        var output = ContiguousArray<Double>(repeating: 0, count: rows.count)
+        try forEachPartition(order) { start, end in
+            let size = Double(end - start)
+            for position in start..<end {
+                if case .cumeDist = function {
+                    output[rows[position]] = Double(peerEnds[position] - start) / size
+                } else {
+                    output[rows[position]] = size > 1 ? Double(peerStarts[position] - start) / (size - 1) : 0
+                }
+            }
+        }
+        return Column(storage: .double(output), type: .double)
+    }
+
+    /// ntile(n): buckets 1…n of sizes differing by at most one, the larger ones first.
+    private func ntile(_ window: BoundWindow, _ order: WindowOrder, _ buckets: Column) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        var validity = Bitmap(count: rows.count, value: true)
+        var sawNull = false
+        try forEachPartition(order) { start, end in
+            let size = end - start
+            for position in start..<end {
+                let row = rows[position]
+                let requested: Int64
+                switch buckets.value(at: row) {
+                case .null:
+                    validity[row] = false
+                    sawNull = true
+                    continue
+                case .int(let count) where count > 0: requested = count
+                case let other:
+                    throw Diagnostic(.invalidInput, "Argument for ntile must be a positive integer, not \(Render.text(other))", at: window.span)
+                }
+                let bucketCount = Int(min(requested, Int64(size)))
+                let small = size / bucketCount
+                let large = size - bucketCount * small
+                let largeRows = large * (small + 1)
+                let index = position - start
+                output[row] = Int64(index < largeRows ? 1 + index / (small + 1) : 1 + large + (index - largeRows) / small)
+            }
+        }
+        return Column(storage: .int(output), validity: sawNull ? validity : nil, type: .bigint)
+    }
+
+    // MARK: Navigation
+
+    /// lag and lead: the value `offset` rows before or after within the partition, else the default.
+    private func shifted(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
+        let values = try evaluator.evaluate(window.arguments[0], relation)
+        let offsets = try window.arguments.count > 1 ? evaluator.evaluate(window.arguments[1], relation) : nil
+        let defaults = try window.arguments.count > 2 ? evaluator.evaluate(window.arguments[2], relation) : nil
+        let rows = order.rows
+        let backwards: Bool
+        if case .lag = window.function { backwards = true } else { backwards = false }
+        /// The source row of each row; -1: outside the partition (the default), -2: NULL offset.
+        var sources = [Int](repeating: -1, count: rows.count)
+        try forEachPartition(order) { start, end in
+            for position in start..<end {
+                var offset = 1
+                if let offsets {
+                    switch offsets.value(at: rows[position]) {
+                    case .null:
+                        sources[rows[position]] = -2
+                        continue
+                    case .int(let given): offset = Int(max(-(1 << 40), min(1 << 40, given)))
+                    case let other:
+                        throw Diagnostic(.invalidInput, "\(window.function.name): the offset must be an integer, not \(Render.text(other))", at: window.span)
+                    }
+                }
+                let target = backwards ? position - offset : position + offset
+                if target >= start, target < end { sources[rows[position]] = rows[target] }
+            }
+        }
+        guard let defaults else { return Self.gather(values, sources) }
+        var builder = ColumnBuilder()
+        for (row, source) in sources.enumerated() {
+            builder.append(source >= 0 ? values.value(at: source) : source == -1 ? defaults.value(at: row) : .null)
+        }
+        return builder.finish()
+    }
+
+    /// The rows of `column` at `sources`, NULL where a source is negative.
+    private static func gather(_ column: Column, _ sources: [Int]) -> Column {
+        guard sources.contains(where: { $0 < 0 }) else { return column.gather(sources) }
+        var result = column.gather(sources.map { max($0, 0) })
+        var validity = result.validity ?? Bitmap(count: sources.count, value: true)
+        for (row, source) in sources.enumerated() where source < 0 { validity[row] = false }
+        result.validity = validity
+        return result
+    }
+
+    // MARK: Frames
+
+    /// Where each row's frame starts and ends (positions, end exclusive), partition by partition.
+    private struct Frames {
+        let frame: BoundFrame
+        let peerStarts: [Int]
+        let peerEnds: [Int]
+
+        init(_ frame: BoundFrame, _ order: WindowOrder) {
+            self.frame = frame
+            let needsPeers = frame.unit == .range && (frame.start == .currentRow || frame.end == .currentRow)
+            peerStarts = needsPeers ? order.peerStartPositions() : []
+            peerEnds = needsPeers ? order.peerEnds() : []
+        }
+
+        /// The frame of the row at `position` of the partition `start..<end`.
+        func bounds(_ position: Int, _ start: Int, _ end: Int) -> (start: Int, end: Int) {
+            let rows = frame.unit == .rows
+            let from: Int
+            switch frame.start {
+            case .unboundedPreceding: from = start
+            case .preceding(let offset): from = max(start, position - offset)
+            case .currentRow: from = rows ? position : peerStarts[position]
+            case .following(let offset): from = min(end, position + offset)
+            case .unboundedFollowing: from = end
+            }
+            let to: Int
+            switch frame.end {
+            case .unboundedFollowing: to = end
+            case .following(let offset): to = min(end, position + offset + 1)
+            case .currentRow: to = rows ? position + 1 : peerEnds[position]
+            case .preceding(let offset): to = max(start, position - offset + 1)
+            case .unboundedPreceding: to = start
+            }
+            return (from, max(from, to))
+        }
+    }
+
+    /// first_value, last_value, nth_value over each row's frame.
+    private func frameValue(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
+        let values = try evaluator.evaluate(window.arguments[0], relation)
+        let positions = try window.arguments.count > 1 ? evaluator.evaluate(window.arguments[1], relation) : nil
+        let frames = Frames(window.frame, order)
+        let rows = order.rows
+        var sources = [Int](repeating: -1, count: rows.count)
+        try forEachPartition(order) { start, end in
+            for position in start..<end {
+                let (from, to) = frames.bounds(position, start, end)
+                switch window.function {
+                case .firstValue: if from < to { sources[rows[position]] = rows[from] }
+                case .lastValue: if from < to { sources[rows[position]] = rows[to - 1] }
+                default:
+                    switch positions?.value(at: rows[position]) {
+                    case .int(let nth)? where nth > 0:
+                        if nth <= Int64(to - from) { sources[rows[position]] = rows[from + Int(nth) - 1] }
+                    case .null?, nil:
+                        continue
+                    case let other?:
+                        throw Diagnostic(.invalidInput, "Argument for nth_value must be a positive integer, not \(Render.text(other))", at: window.span)
+                    }
+                }
+            }
+        }
+        return Self.gather(values, sources)
+    }
+
+    /// An aggregate over each row's frame. Frames from the partition's first row grow with the
+    /// row: one accumulator per partition, read at each row. Frames to the partition's last row
+    /// shrink: the same backwards, for aggregates that ignore input order. Other frames (a moving
+    /// window) are aggregated row by row.
+    private func frameAggregate(_ window: BoundWindow, _ function: AggregateFunction, _ order: WindowOrder, _ relation: Relation) throws -> Column {
+        let arguments = try window.arguments.map { try evaluator.evaluate($0, relation) }
+        if function.numericOnly, case .column? = window.arguments.first, let first = arguments.first,
+            first.type == .varchar || first.type == .boolean || first.type == .timestamp
+        {
+            throw Diagnostic(.binder, "\(function.name)(\(first.type)) is not defined: it takes numbers (cast with TRY_CAST(x AS DOUBLE))", at: window.span)
+        }
+        let filter = try window.filter.map { try evaluator.evaluate($0, relation) }
+        let frames = Frames(window.frame, order)
+        let rows = order.rows
+        var output = [Value](repeating: .null, count: rows.count)
+        func add(_ row: Int, to accumulator: Accumulator) throws {
+            if let filter, filter.value(at: row) != .bool(true) { return }
+            do {
+                try accumulator.add(arguments.map { $0.value(at: row) })
+            } catch {
+                throw Diagnostic(error.phase, error.message, at: window.span)
+            }
+        }
+        let orderFree = ["count", "sum", "avg", "min", "max", "stddev", "stddev_pop", "variance", "var_pop", "bool_and", "bool_or"].contains(function.name)
+        try forEachPartition(order) { start, end in
+            if window.frame.start == .unboundedPreceding {
+                let accumulator = function.makeAccumulator()
+                var added = start
+                var last: (end: Int, value: Value)?
+                for position in start..<end {
+                    let to = frames.bounds(position, start, end).end
+                    if let last, last.end == to {
+                        output[rows[position]] = last.value
+                        continue
+                    }
+                    while added < to {
+                        try add(rows[added], to: accumulator)
+                        added += 1
+                    }
+                    let value = accumulator.result()
+                    output[rows[position]] = value
+                    last = (to, value)
+                }
+            } else if window.frame.end == .unboundedFollowing, orderFree {
+                let accumulator = function.makeAccumulator()
+                var added = end
+                var last: (start: Int, value: Value)?
+                for position in stride(from: end - 1, through: start, by: -1) {
+                    let from = frames.bounds(position, start, end).start
+                    if let last, last.start == from {
+                        output[rows[position]] = last.value
+                        continue
+                    }
+                    while added > from {
+                        added -= 1
+                        try add(rows[added], to: accumulator)
+                    }
+                    let value = accumulator.result()
+                    output[rows[position]] = value
+                    last = (from, value)
+                }
+            } else {
+                for position in start..<end {
+                    let (from, to) = frames.bounds(position, start, end)
+                    let accumulator = function.makeAccumulator()
+                    for framePosition in from..<to { try add(rows[framePosition], to: accumulator) }
+                    output[rows[position]] = accumulator.result()
+                }
+            }
+        }
+        return Column.from(output)
+    }
+}

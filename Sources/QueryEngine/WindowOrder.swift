@@ -1,0 +1,254 @@
+import ColumnIndex
+import QuerySyntax
+
+/// The rows of a relation in a window's order: grouped by partition (PARTITION BY), each
+/// partition sorted by the ORDER BY keys (ties keep input order), with the boundaries of the
+/// partitions and of the peer groups (rows equal in every ORDER BY key).
+///
+/// Partitions are numbered by hashing (or by dictionary code) in first-appearance order, so rows
+/// already grouped by partition (history: run by run) have non-decreasing numbers and need no
+/// move; rows already in ORDER BY order within each partition (history by `_step`) need no sort.
+/// Both are checked with one linear pass. ORDER BY keys become `UInt64`s that compare as
+/// RunQL orders values (NaN after every number in both directions, NULLS LAST unless NULLS
+/// FIRST) where the column's type allows, so sorting compares integers, not boxed values.
+struct WindowOrder {
+    /// Row indices in window order.
+    private(set) var rows: [Int]
+    /// The first position of each partition in `rows`, then `rows.count`.
+    private(set) var partitionBounds: [Int]
+    /// Whether the row at each position starts a peer group (every partition starts one).
+    private(set) var peerStarts: [Bool]
+
+    init(partitionBy: [Column], orderBy: [(column: Column, order: BoundOrder)], count: Int, isCancelled: () -> Bool) throws {
+        (rows, partitionBounds) = Self.partitioned(partitionBy, count: count)
+        peerStarts = [Bool](repeating: false, count: count)
+        for start in partitionBounds.dropLast() { peerStarts[start] = true }
+        guard !orderBy.isEmpty else { return }
+        let keys = orderBy.map { SortKey($0.column, $0.order) }
+        if keys.count == 1, case .normalized(let single) = keys[0] {
+            try sortPartitions(by: single, isCancelled: isCancelled)
+        } else {
+            try sortPartitions(by: keys, isCancelled: isCancelled)
+        }
+    }
+
+    /// The partitions' rows, partition by partition (stable), and where each partition starts.
+    private static func partitioned(_ keys: [Column], count: Int) -> (rows: [Int], bounds: [Int]) {
+        guard let ids = partitionIDs(keys, count: count) else { return (Array(0..<count), count == 0 ? [0] : [0, count]) }
+        var contiguous = true
+        ids.withUnsafeBufferPointer { ids in
+            for rowIndex in ids.indices.dropFirst() where ids[rowIndex] < ids[rowIndex - 1] {
+                contiguous = false
+                break
+            }
+        }
+        if contiguous {
+            var bounds = [0]
+            for rowIndex in ids.indices.dropFirst() where ids[rowIndex] != ids[rowIndex - 1] { bounds.append(rowIndex) }
+            if count > 0 { bounds.append(count) }
+            return (Array(0..<count), bounds)
+        }
+        // A counting sort by partition number: stable, linear.
+        let partitionCount = Int(ids.max() ?? -1) + 1
+        var starts = [Int](repeating: 0, count: partitionCount + 1)
+        for id in ids { starts[Int(id) + 1] += 1 }
+        for partition in 0..<partitionCount { starts[partition + 1] += starts[partition] }
+        var next = starts
+        var rows = [Int](repeating: 0, count: count)
+        for (rowIndex, id) in ids.enumerated() {
+            rows[next[Int(id)]] = rowIndex
+            next[Int(id)] += 1
+        }
+        return (rows, starts)
+    }
+
+    /// Each row's partition number, in first-appearance order; nil when there is one partition.
+    private static func partitionIDs(_ keys: [Column], count: Int) -> [Int32]? {
+        var combined: [Int32]?
+        for key in keys {
+            let ids = Executor.groupIDs(key, rowCount: count)?.groupOfRow ?? Executor.numberedByHash(count) { key.value(at: $0) }.groupOfRow
+            if let previous = combined {
+                combined = Executor.numberedByHash(count) { Int64(previous[$0]) << 32 | Int64(ids[$0]) }.groupOfRow
+            } else {
+                combined = ids
+            }
+        }
+        return combined
+    }
+
+    /// One ORDER BY key as normalized integers: sort and find peers by comparing them.
+    private mutating func sortPartitions(by key: ContiguousArray<UInt64>, isCancelled: () -> Bool) throws {
+        let bounds = partitionBounds
+        var peerStarts = self.peerStarts
+        try key.withUnsafeBufferPointer { key in
+            try rows.withUnsafeMutableBufferPointer { rows in
+                for partition in 0..<(bounds.count - 1) {
+                    if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+                    let start = bounds[partition]
+                    let end = bounds[partition + 1]
+                    var sorted = true
+                    for position in (start + 1)..<max(start + 1, end) where key[rows[position - 1]] > key[rows[position]] {
+                        sorted = false
+                        break
+                    }
+                    if !sorted {
+                        var slice = UnsafeMutableBufferPointer(rebasing: rows[start..<end])
+                        slice.sort { (left: Int, right: Int) -> Bool in
+                            let a = key[left]
+                            let b = key[right]
+                            return a != b ? a < b : left < right
+                        }
+                    }
+                    for position in (start + 1)..<max(start + 1, end) where key[rows[position - 1]] != key[rows[position]] {
+                        peerStarts[position] = true
+                    }
+                }
+            }
+        }
+        self.peerStarts = peerStarts
+    }
+
+    /// Several keys (or values no integer encoding covers): compared key by key.
+    private mutating func sortPartitions(by keys: [SortKey], isCancelled: () -> Bool) throws {
+        func compare(_ a: Int, _ b: Int) -> Int {
+            for key in keys {
+                let outcome = key.compare(a, b)
+                if outcome != 0 { return outcome }
+            }
+            return 0
+        }
+        for partition in 0..<(partitionBounds.count - 1) {
+            if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+            let start = partitionBounds[partition]
+            let end = partitionBounds[partition + 1]
+            var sorted = true
+            for position in (start + 1)..<max(start + 1, end) where compare(rows[position - 1], rows[position]) > 0 {
+                sorted = false
+                break
+            }
+            if !sorted {
+                rows[start..<end].sort { let outcome = compare($0, $1); return outcome != 0 ? outcome < 0 : $0 < $1 }
+            }
+            for position in (start + 1)..<max(start + 1, end) where compare(rows[position - 1], rows[position]) != 0 {
+                peerStarts[position] = true
+            }
+        }
+    }
+
+    /// For each position, the end (exclusive) of its peer group.
+    func peerEnds() -> [Int] {
+        var ends = [Int](repeating: 0, count: rows.count)
+        var end = rows.count
+        for position in stride(from: rows.count - 1, through: 0, by: -1) {
+            ends[position] = end
+            if peerStarts[position] { end = position }
+        }
+        return ends
+    }
+
+    /// For each position, the start of its peer group.
+    func peerStartPositions() -> [Int] {
+        var starts = [Int](repeating: 0, count: rows.count)
+        var start = 0
+        for position in rows.indices {
+            if peerStarts[position] { start = position }
+            starts[position] = start
+        }
+        return starts
+    }
+}
+
+/// One ORDER BY key of a window, ready to compare rows.
+private enum SortKey {
+    /// Integers whose order is the key's order (direction, NaN and NULL placement included).
+    case normalized(ContiguousArray<UInt64>)
+    /// Values compared with `ValueOrder`.
+    case values([Value], BoundOrder)
+
+    init(_ column: Column, _ order: BoundOrder) {
+        if let keys = Self.normalize(column, descending: order.descending, nullsFirst: order.nullsFirst) {
+            self = .normalized(keys)
+        } else {
+            self = .values(column.values, order)
+        }
+    }
+
+    func compare(_ a: Int, _ b: Int) -> Int {
+        switch self {
+        case .normalized(let keys):
+            return keys[a] < keys[b] ? -1 : keys[a] == keys[b] ? 0 : 1
+        case .values(let values, let order):
+            if ValueOrder.sortsBefore(values[a], values[b], descending: order.descending, nullsFirst: order.nullsFirst) { return -1 }
+            if ValueOrder.sortsBefore(values[b], values[a], descending: order.descending, nullsFirst: order.nullsFirst) { return 1 }
+            return 0
+        }
+    }
+
+    /// The column as order-preserving integers, or nil when its values do not fit one encoding
+    /// (plain strings, mixed types, integers beyond 2^53 among doubles).
+    ///
+    /// Numbers: the IEEE bits with the sign flipped (negatives inverted) order like the numbers,
+    /// from 0x000F_FFFF_FFFF_FFFF (−∞) to 0xFFF0_0000_0000_0000 (+∞), inverted for DESC; NaN is
+    /// UInt64.max − 1 in both directions and NULL UInt64.max (last) or 0 (first).
+    private static func normalize(_ column: Column, descending: Bool, nullsFirst: Bool) -> ContiguousArray<UInt64>? {
+        let count = column.count
+        let nullKey: UInt64 = nullsFirst ? 0 : .max
+        let nanKey: UInt64 = .max - 1
+        let signBit: UInt64 = 1 << 63
+        @inline(__always) func number(_ value: Double) -> UInt64 {
+            if value.isNaN { return nanKey }
+            let bits = (value == 0 ? 0.0 : value).bitPattern
+            let ordered = bits & signBit != 0 ? ~bits : bits | signBit
+            return descending ? ~ordered : ordered
+        }
+        /// Keys 1…`distinct` for values ranked 0…`distinct`-1.
+        @inline(__always) func ranked(_ rank: Int, of distinct: Int) -> UInt64 {
+            descending ? UInt64(distinct - rank) : UInt64(rank + 1)
+        }
+        var keys = ContiguousArray<UInt64>(repeating: nullKey, count: count)
+        switch column.storage {
+        case .double(let values):
+            values.withUnsafeBufferPointer { values in
+                for rowIndex in 0..<count where column.isValid(rowIndex) { keys[rowIndex] = number(values[rowIndex]) }
+            }
+        case .int(let values), .timestamp(let values):
+            var clash = false
+            values.withUnsafeBufferPointer { values in
+                for rowIndex in 0..<count where column.isValid(rowIndex) {
+                    let ordered = UInt64(bitPattern: values[rowIndex]) ^ signBit
+                    let key = descending ? ~ordered : ordered
+                    if key == nullKey { clash = true }
+                    keys[rowIndex] = key
+                }
+            }
+            if clash && column.validity != nil { return nil }
+        case .bool(let values):
+            for rowIndex in 0..<count where column.isValid(rowIndex) { keys[rowIndex] = ranked(values[rowIndex] ? 1 : 0, of: 2) }
+        case .dictionary(let codes, let dictionary):
+            let strings = dictionary.strings
+            let byBytes = strings.indices.sorted { ValueOrder.compareBytes(strings[$0], strings[$1]) == .less }
+            var rankOfCode = [Int](repeating: 0, count: strings.count)
+            var rank = -1
+            for (position, code) in byBytes.enumerated() {
+                if position == 0 || strings[byBytes[position - 1]] != strings[code] { rank += 1 }
+                rankOfCode[code] = rank
+            }
+            let distinct = rank + 1
+            for rowIndex in 0..<count where column.isValid(rowIndex) { keys[rowIndex] = ranked(rankOfCode[Int(codes[rowIndex])], of: distinct) }
+        case .values(let values):
+            for rowIndex in 0..<count where column.isValid(rowIndex) {
+                switch values[rowIndex] {
+                case .null: continue
+                case .double(let value): keys[rowIndex] = number(value)
+                case .int(let value):
+                    guard value.magnitude <= 1 << 53 else { return nil }
+                    keys[rowIndex] = number(Double(value))
+                default: return nil
+                }
+            }
+        case .string:
+            return nil
+        }
+        return keys
+    }
+}
