@@ -132,9 +132,12 @@ extension Binder {
         if AggregateFunction.lookup(name) != nil {
             throw Diagnostic(.binder, "aggregate function calls cannot be used here", at: span)
         }
+        if WindowFunction.lookup(name) != nil {
+            throw Diagnostic(.binder, "\(call.name.text)() is a window function: it needs OVER (…), e.g. \(call.name.text)() OVER (PARTITION BY run_id ORDER BY _step)", at: span)
+        }
         guard let function = Functions.lookup(name) else {
             throw Diagnostic(.catalog, "Scalar Function with name \(call.name.text) does not exist!", at: call.name.span,
-                             candidates: Suggest.candidates(for: name, among: Functions.names + AggregateFunction.names))
+                             candidates: Suggest.candidates(for: name, among: Functions.names + AggregateFunction.names + WindowFunction.names))
         }
         if call.distinct || call.star || call.filter != nil || !call.orderBy.isEmpty {
             throw Diagnostic(.binder, "\(call.name.text) is not an aggregate: DISTINCT, *, FILTER and ORDER BY apply to aggregates only", at: span)

@@ -113,17 +113,19 @@ extension Binder {
         let bound = BoundFrame(unit: frame.unit, start: try bound(frame.start), end: try bound(frame.end))
         switch bound.start {
         case .unboundedFollowing:
-            throw Diagnostic(.parser, "frame start cannot be UNBOUNDED FOLLOWING", at: over.span)
+            throw Diagnostic(.parser, "Frame start cannot be UNBOUNDED FOLLOWING", at: over.span)
         case .following:
-            if case .preceding = bound.end { throw Diagnostic(.parser, "frame starting from following row cannot have preceding rows", at: over.span) }
-            if bound.end == .currentRow { throw Diagnostic(.parser, "frame starting from following row cannot end with current row", at: over.span) }
+            switch bound.end {
+            case .preceding, .currentRow: throw Diagnostic(.parser, "Frame starting from following row cannot have preceding rows", at: over.span)
+            case .unboundedPreceding, .following, .unboundedFollowing: break
+            }
         case .currentRow:
-            if case .preceding = bound.end { throw Diagnostic(.parser, "frame starting from current row cannot have preceding rows", at: over.span) }
+            if case .preceding = bound.end { throw Diagnostic(.parser, "Frame starting from current row cannot have preceding rows", at: over.span) }
         case .unboundedPreceding, .preceding:
             break
         }
         if bound.end == .unboundedPreceding {
-            throw Diagnostic(.parser, "frame end cannot be UNBOUNDED PRECEDING", at: over.span)
+            throw Diagnostic(.parser, "Frame end cannot be UNBOUNDED PRECEDING", at: over.span)
         }
         if bound.unit == .range {
             let hasOffset: Bool
