@@ -253,6 +253,7 @@ extension Executor {
         }
         let filter = try window.filter.map { try evaluator.evaluate($0, relation) }
         let frames = Frames(window.frame, order)
+        if filter == nil, let typed = try numericFrameAggregate(function.name, arguments.first, order, frames) { return typed }
         let rows = order.rows
         var output = [Value](repeating: .null, count: rows.count)
         func add(_ row: Int, to accumulator: Accumulator) throws {
@@ -311,5 +312,191 @@ extension Executor {
             }
         }
         return Column.from(output)
+    }
+
+    // MARK: Typed frame aggregates
+
+    /// count, sum, avg, min and max over a plain numeric column (or count(*)) without FILTER:
+    /// typed loops over the frames, no boxed values. The answers are those of the accumulators
+    /// (NULLs skipped, NaN skipped by min and max unless there is nothing else); nil for other
+    /// aggregates and columns, or when an integer sum overflows.
+    private func numericFrameAggregate(_ name: String, _ argument: Column?, _ order: WindowOrder, _ frames: Frames) throws -> Column? {
+        let count = order.rows.count
+        guard let argument else {
+            guard name == "count" else { return nil }
+            var counted = 0
+            var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            try driveFrames(order, frames, reset: { counted = 0 }, add: { _ in counted += 1 }, emit: { output[$0] = Int64(counted) })
+            return Column(storage: .int(output), type: .bigint)
+        }
+        var validity = Bitmap(count: count, value: true)
+        var sawNull = false
+        func finish(_ storage: Column.Storage, _ type: DataType) -> Column {
+            Column(storage: storage, validity: sawNull ? validity : nil, type: type)
+        }
+        switch (name, argument.storage) {
+        case ("count", .double), ("count", .int):
+            var counted = 0
+            var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            try driveFrames(order, frames, reset: { counted = 0 }, add: { if argument.isValid($0) { counted += 1 } }, emit: { output[$0] = Int64(counted) })
+            return Column(storage: .int(output), type: .bigint)
+        case ("sum", .double(let values)), ("avg", .double(let values)):
+            let average = name == "avg"
+            var sum = 0.0
+            var counted = 0
+            var output = ContiguousArray<Double>(repeating: 0, count: count)
+            try values.withUnsafeBufferPointer { values in
+                try driveFrames(order, frames, reset: { sum = 0; counted = 0 }, add: { row in
+                    if argument.isValid(row) {
+                        sum += values[row]
+                        counted += 1
+                    }
+                }, emit: { row in
+                    if counted == 0 {
+                        validity[row] = false
+                        sawNull = true
+                    } else {
+                        output[row] = average ? sum / Double(counted) : sum
+                    }
+                })
+            }
+            return finish(.double(output), .double)
+        case ("avg", .int(let values)):
+            var sum = 0.0
+            var counted = 0
+            var output = ContiguousArray<Double>(repeating: 0, count: count)
+            try values.withUnsafeBufferPointer { values in
+                try driveFrames(order, frames, reset: { sum = 0; counted = 0 }, add: { row in
+                    if argument.isValid(row) {
+                        sum += Double(values[row])
+                        counted += 1
+                    }
+                }, emit: { row in
+                    if counted == 0 {
+                        validity[row] = false
+                        sawNull = true
+                    } else {
+                        output[row] = sum / Double(counted)
+                    }
+                })
+            }
+            return finish(.double(output), .double)
+        case ("sum", .int(let values)):
+            var sum: Int64 = 0
+            var counted = 0
+            var overflowed = false
+            var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            try values.withUnsafeBufferPointer { values in
+                try driveFrames(order, frames, reset: { sum = 0; counted = 0 }, add: { row in
+                    if argument.isValid(row) {
+                        let (total, overflow) = sum.addingReportingOverflow(values[row])
+                        if overflow { overflowed = true }
+                        sum = total
+                        counted += 1
+                    }
+                }, emit: { row in
+                    if counted == 0 {
+                        validity[row] = false
+                        sawNull = true
+                    } else {
+                        output[row] = sum
+                    }
+                })
+            }
+            return overflowed ? nil : finish(.int(output), .bigint)
+        case ("min", .double(let values)), ("max", .double(let values)):
+            let maximum = name == "max"
+            var best = 0.0
+            var hasBest = false
+            var sawNaN = false
+            var output = ContiguousArray<Double>(repeating: 0, count: count)
+            try values.withUnsafeBufferPointer { values in
+                try driveFrames(order, frames, reset: { hasBest = false; sawNaN = false }, add: { row in
+                    guard argument.isValid(row) else { return }
+                    let value = values[row]
+                    if value.isNaN {
+                        sawNaN = true
+                    } else if !hasBest || (maximum ? value > best : value < best) {
+                        best = value
+                        hasBest = true
+                    }
+                }, emit: { row in
+                    if hasBest {
+                        output[row] = best
+                    } else if sawNaN {
+                        output[row] = .nan
+                    } else {
+                        validity[row] = false
+                        sawNull = true
+                    }
+                })
+            }
+            return finish(.double(output), .double)
+        case ("min", .int(let values)), ("max", .int(let values)):
+            let maximum = name == "max"
+            var best: Int64 = 0
+            var hasBest = false
+            var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            try values.withUnsafeBufferPointer { values in
+                try driveFrames(order, frames, reset: { hasBest = false }, add: { row in
+                    guard argument.isValid(row) else { return }
+                    let value = values[row]
+                    if !hasBest || (maximum ? value > best : value < best) {
+                        best = value
+                        hasBest = true
+                    }
+                }, emit: { row in
+                    if hasBest {
+                        output[row] = best
+                    } else {
+                        validity[row] = false
+                        sawNull = true
+                    }
+                })
+            }
+            return finish(.int(output), .bigint)
+        default:
+            return nil
+        }
+    }
+
+    /// Feeds each row's frame to `add` and calls `emit(row)` with it complete: growing frames
+    /// (from the partition's first row) accumulate forwards, shrinking ones (to its last row)
+    /// backwards, and moving frames are added row by row after a `reset`.
+    @inline(__always)
+    private func driveFrames(_ order: WindowOrder, _ frames: Frames, reset: () -> Void, add: (Int) -> Void, emit: (Int) -> Void) throws {
+        let rows = order.rows
+        try forEachPartition(order) { start, end in
+            if frames.frame.start == .unboundedPreceding {
+                reset()
+                var added = start
+                for position in start..<end {
+                    let to = frames.bounds(position, start, end).end
+                    while added < to {
+                        add(rows[added])
+                        added += 1
+                    }
+                    emit(rows[position])
+                }
+            } else if frames.frame.end == .unboundedFollowing {
+                reset()
+                var added = end
+                for position in stride(from: end - 1, through: start, by: -1) {
+                    let from = frames.bounds(position, start, end).start
+                    while added > from {
+                        added -= 1
+                        add(rows[added])
+                    }
+                    emit(rows[position])
+                }
+            } else {
+                for position in start..<end {
+                    reset()
+                    let (from, to) = frames.bounds(position, start, end)
+                    for framePosition in from..<to { add(rows[framePosition]) }
+                    emit(rows[position])
+                }
+            }
+        }
     }
 }
