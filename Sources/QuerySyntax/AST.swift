@@ -285,7 +285,7 @@ public struct FunctionCall: Sendable, Equatable {
     }
 }
 
-/// `OVER (PARTITION BY … ORDER BY … [ROWS BETWEEN … AND …])`, parsed for the window-function work.
+/// `OVER (PARTITION BY … ORDER BY … [ROWS BETWEEN … AND …])`: the window of a window function.
 public struct WindowSpec: Sendable, Equatable {
     public var partitionBy: [Expr]
     public var orderBy: [OrderItem]
