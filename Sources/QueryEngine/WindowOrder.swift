@@ -25,8 +25,22 @@ struct WindowOrder {
         for start in partitionBounds.dropLast() { peerStarts[start] = true }
         guard !orderBy.isEmpty else { return }
         let keys = orderBy.map { SortKey($0.column, $0.order) }
-        if keys.count == 1, case .normalized(let single) = keys[0] {
-            try sortPartitions(by: single, isCancelled: isCancelled)
+        let normalized = keys.compactMap { key -> ContiguousArray<UInt64>? in
+            if case .normalized(let values) = key { return values }
+            return nil
+        }
+        if normalized.count == 1, keys.count == 1 {
+            let first = normalized[0]
+            try first.withUnsafeBufferPointer { first in
+                try sortPartitions(isCancelled: isCancelled) { OneKey(key: first[$0], row: $0) }
+            }
+        } else if normalized.count == 2, keys.count == 2 {
+            let (first, second) = (normalized[0], normalized[1])
+            try first.withUnsafeBufferPointer { first in
+                try second.withUnsafeBufferPointer { second in
+                    try sortPartitions(isCancelled: isCancelled) { TwoKeys(first: first[$0], second: second[$0], row: $0) }
+                }
+            }
         } else {
             try sortPartitions(by: keys, isCancelled: isCancelled)
         }
@@ -76,36 +90,31 @@ struct WindowOrder {
         return combined
     }
 
-    /// One ORDER BY key as normalized integers: sort and find peers by comparing them.
-    private mutating func sortPartitions(by key: ContiguousArray<UInt64>, isCancelled: () -> Bool) throws {
-        let bounds = partitionBounds
-        var peerStarts = self.peerStarts
-        try key.withUnsafeBufferPointer { key in
-            try rows.withUnsafeMutableBufferPointer { rows in
-                for partition in 0..<(bounds.count - 1) {
-                    if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
-                    let start = bounds[partition]
-                    let end = bounds[partition + 1]
-                    var sorted = true
-                    for position in (start + 1)..<max(start + 1, end) where key[rows[position - 1]] > key[rows[position]] {
-                        sorted = false
-                        break
-                    }
-                    if !sorted {
-                        var slice = UnsafeMutableBufferPointer(rebasing: rows[start..<end])
-                        slice.sort { (left: Int, right: Int) -> Bool in
-                            let a = key[left]
-                            let b = key[right]
-                            return a != b ? a < b : left < right
-                        }
-                    }
-                    for position in (start + 1)..<max(start + 1, end) where key[rows[position - 1]] != key[rows[position]] {
-                        peerStarts[position] = true
-                    }
-                }
+    /// One or two ORDER BY keys as normalized integers: each partition's rows become entries
+    /// (keys and row, compared as such: stable), sorted unless already in order, which also
+    /// finds the peers. Entries sit next to each other in memory, so sorting reads no key column.
+    private mutating func sortPartitions<Entry: WindowSortEntry>(isCancelled: () -> Bool, entry: (Int) -> Entry) throws {
+        var entries = ContiguousArray<Entry>()
+        for partition in 0..<(partitionBounds.count - 1) {
+            if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+            let start = partitionBounds[partition]
+            let end = partitionBounds[partition + 1]
+            guard end - start > 1 else { continue }
+            entries.removeAll(keepingCapacity: true)
+            for position in start..<end { entries.append(entry(rows[position])) }
+            var sorted = true
+            for index in 1..<entries.count where !(entries[index - 1] < entries[index]) {
+                sorted = false
+                break
+            }
+            if !sorted {
+                entries.sort()
+                for (offset, sortedEntry) in entries.enumerated() { rows[start + offset] = sortedEntry.row }
+            }
+            for index in 1..<entries.count where !entries[index - 1].hasSameKeys(as: entries[index]) {
+                peerStarts[start + index] = true
             }
         }
-        self.peerStarts = peerStarts
     }
 
     /// Several keys (or values no integer encoding covers): compared key by key.
@@ -251,4 +260,35 @@ private enum SortKey {
         }
         return keys
     }
+}
+
+/// A row with its normalized ORDER BY keys, ordered by the keys and then by row (a stable order).
+private protocol WindowSortEntry: Comparable {
+    var row: Int { get }
+    func hasSameKeys(as other: Self) -> Bool
+}
+
+private struct OneKey: WindowSortEntry {
+    var key: UInt64
+    var row: Int
+
+    static func < (lhs: OneKey, rhs: OneKey) -> Bool {
+        lhs.key != rhs.key ? lhs.key < rhs.key : lhs.row < rhs.row
+    }
+
+    func hasSameKeys(as other: OneKey) -> Bool { key == other.key }
+}
+
+private struct TwoKeys: WindowSortEntry {
+    var first: UInt64
+    var second: UInt64
+    var row: Int
+
+    static func < (lhs: TwoKeys, rhs: TwoKeys) -> Bool {
+        if lhs.first != rhs.first { return lhs.first < rhs.first }
+        if lhs.second != rhs.second { return lhs.second < rhs.second }
+        return lhs.row < rhs.row
+    }
+
+    func hasSameKeys(as other: TwoKeys) -> Bool { first == other.first && second == other.second }
 }
