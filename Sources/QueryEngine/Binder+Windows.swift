@@ -106,8 +106,8 @@ extension Binder {
             case .unboundedPreceding: return .unboundedPreceding
             case .unboundedFollowing: return .unboundedFollowing
             case .currentRow: return .currentRow
-            case .preceding(let offset): return .preceding(try frameOffset(offset))
-            case .following(let offset): return .following(try frameOffset(offset))
+            case .preceding(let offset): return .preceding(try frameOffset(offset, unit: frame.unit))
+            case .following(let offset): return .following(try frameOffset(offset, unit: frame.unit))
             }
         }
         let bound = BoundFrame(unit: frame.unit, start: try bound(frame.start), end: try bound(frame.end))
@@ -127,26 +127,25 @@ extension Binder {
         if bound.end == .unboundedPreceding {
             throw Diagnostic(.parser, "Frame end cannot be UNBOUNDED PRECEDING", at: over.span)
         }
-        if bound.unit == .range {
-            let hasOffset: Bool
-            switch (bound.start, bound.end) {
-            case (.preceding, _), (.following, _), (_, .preceding), (_, .following): hasOffset = true
-            default: hasOffset = false
-            }
-            if hasOffset {
-                throw Diagnostic(.notImplemented, "RANGE frames with an offset (n PRECEDING/FOLLOWING) are not supported yet; use ROWS", at: over.span)
-            }
+        if bound.hasRangeOffset, over.orderBy.count != 1 {
+            throw Diagnostic(.binder, "RANGE frames with an offset need exactly one ORDER BY key (a number), not \(over.orderBy.count)", at: over.span)
         }
         return bound
     }
 
-    /// `n` of `n PRECEDING`/`n FOLLOWING`: a constant non-negative integer.
-    private func frameOffset(_ expression: Expr) throws -> Int {
+    /// `n` of `n PRECEDING`/`n FOLLOWING`: a constant, a non-negative integer for ROWS and a
+    /// non-negative number for RANGE.
+    private func frameOffset(_ expression: Expr, unit: WindowFrame.Unit) throws -> Double {
         let value = try withWindows(.forbidden("window function calls cannot be nested")) { try constantValue(expression) }
-        guard case .int(let offset) = value, offset >= 0, offset <= Int64(Int32.max) else {
-            throw Diagnostic(.binder, "a window frame offset must be a non-negative integer, not \(Render.text(value))", at: expression.span)
+        switch (value, unit) {
+        case (.int(let offset), _) where offset >= 0 && offset <= Int64(Int32.max):
+            return Double(offset)
+        case (.double(let offset), .range) where offset >= 0 && offset.isFinite:
+            return offset
+        default:
+            let kind = unit == .rows ? "a non-negative integer" : "a non-negative number"
+            throw Diagnostic(.binder, "a \(unit.rawValue) frame offset must be \(kind), not \(Render.text(value))", at: expression.span)
         }
-        return Int(offset)
     }
 
     /// The span of the first window function call in `expression` (not looking into subqueries).

@@ -181,34 +181,110 @@ extension Executor {
         let frame: BoundFrame
         let peerStarts: [Int]
         let peerEnds: [Int]
+        /// RANGE frames with offsets: each position's bounds, found by the ORDER BY key's value.
+        private var rangeStarts: [Int] = []
+        private var rangeEnds: [Int] = []
 
-        init(_ frame: BoundFrame, _ order: WindowOrder) {
+        init(_ frame: BoundFrame, _ order: WindowOrder, key: (column: Column, descending: Bool)?) throws {
             self.frame = frame
-            let needsPeers = frame.unit == .range && (frame.start == .currentRow || frame.end == .currentRow)
+            let needsPeers = frame.unit == .range
             peerStarts = needsPeers ? order.peerStartPositions() : []
             peerEnds = needsPeers ? order.peerEnds() : []
+            if frame.hasRangeOffset, let key { try findRangeBounds(order, key.column, descending: key.descending) }
         }
 
         /// The frame of the row at `position` of the partition `start..<end`.
         func bounds(_ position: Int, _ start: Int, _ end: Int) -> (start: Int, end: Int) {
+            if !rangeStarts.isEmpty { return (rangeStarts[position], max(rangeStarts[position], rangeEnds[position])) }
             let rows = frame.unit == .rows
             let from: Int
             switch frame.start {
             case .unboundedPreceding: from = start
-            case .preceding(let offset): from = max(start, position - offset)
+            case .preceding(let offset): from = max(start, position - Int(offset))
             case .currentRow: from = rows ? position : peerStarts[position]
-            case .following(let offset): from = min(end, position + offset)
+            case .following(let offset): from = min(end, position + Int(offset))
             case .unboundedFollowing: from = end
             }
             let to: Int
             switch frame.end {
             case .unboundedFollowing: to = end
-            case .following(let offset): to = min(end, position + offset + 1)
+            case .following(let offset): to = min(end, position + Int(offset) + 1)
             case .currentRow: to = rows ? position + 1 : peerEnds[position]
-            case .preceding(let offset): to = max(start, position - offset + 1)
+            case .preceding(let offset): to = max(start, position - Int(offset) + 1)
             case .unboundedPreceding: to = start
             }
             return (from, max(from, to))
+        }
+
+        /// RANGE `n PRECEDING`/`n FOLLOWING`: the rows whose key is within n of the row's key (by
+        /// binary search over the partition's numbers, which are sorted). A row whose key is NULL
+        /// or NaN has its peers for an offset bound.
+        private mutating func findRangeBounds(_ order: WindowOrder, _ key: Column, descending: Bool) throws {
+            let rows = order.rows
+            var values = [Double](repeating: .nan, count: key.count)
+            for rowIndex in 0..<key.count {
+                switch key.value(at: rowIndex) {
+                case .int(let integer): values[rowIndex] = Double(integer)
+                case .double(let number): values[rowIndex] = number
+                case .null: break
+                case let other:
+                    throw Diagnostic(.binder, "RANGE frames with an offset need a numeric ORDER BY key, not \(DataType.of(other))")
+                }
+            }
+            rangeStarts = [Int](repeating: 0, count: rows.count)
+            rangeEnds = [Int](repeating: 0, count: rows.count)
+            let bounds = order.partitionBounds
+            for partition in 0..<(bounds.count - 1) {
+                let start = bounds[partition]
+                let end = bounds[partition + 1]
+                // The numbers are contiguous: NULLs come first or last, NaN after every number.
+                var numbersStart = start
+                while numbersStart < end, values[rows[numbersStart]].isNaN { numbersStart += 1 }
+                var numbersEnd = numbersStart
+                while numbersEnd < end, !values[rows[numbersEnd]].isNaN { numbersEnd += 1 }
+                /// The first position of the numbers at or after which `past(value)` holds.
+                func first(_ past: (Double) -> Bool) -> Int {
+                    var low = numbersStart
+                    var high = numbersEnd
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if past(values[rows[middle]]) { high = middle } else { low = middle + 1 }
+                    }
+                    return low
+                }
+                for position in start..<end {
+                    let value = values[rows[position]]
+                    let isNumber = !value.isNaN
+                    // Ascending: the frame is the keys in [value − before, value + after]; descending, mirrored.
+                    func from(_ target: Double) -> Int { descending ? first { $0 <= target } : first { $0 >= target } }
+                    func to(_ target: Double) -> Int { descending ? first { $0 < target } : first { $0 > target } }
+                    let sign: Double = descending ? -1 : 1
+                    switch frame.start {
+                    case .unboundedPreceding: rangeStarts[position] = start
+                    case .currentRow: rangeStarts[position] = peerStarts[position]
+                    case .preceding(let offset): rangeStarts[position] = isNumber ? from(value - sign * offset) : peerStarts[position]
+                    case .following(let offset): rangeStarts[position] = isNumber ? from(value + sign * offset) : peerStarts[position]
+                    case .unboundedFollowing: rangeStarts[position] = end
+                    }
+                    switch frame.end {
+                    case .unboundedFollowing: rangeEnds[position] = end
+                    case .currentRow: rangeEnds[position] = peerEnds[position]
+                    case .following(let offset): rangeEnds[position] = isNumber ? to(value + sign * offset) : peerEnds[position]
+                    case .preceding(let offset): rangeEnds[position] = isNumber ? to(value - sign * offset) : peerEnds[position]
+                    case .unboundedPreceding: rangeEnds[position] = start
+                    }
+                }
+            }
+        }
+    }
+
+    /// The frames of `window`, with its ORDER BY key for RANGE offsets.
+    private func frames(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Frames {
+        guard window.frame.hasRangeOffset, let key = window.orderBy.first else { return try Frames(window.frame, order, key: nil) }
+        do {
+            return try Frames(window.frame, order, key: (try evaluator.evaluate(key.expression, relation), key.descending))
+        } catch let error as Diagnostic where error.span == nil {
+            throw Diagnostic(error.phase, error.message, at: window.span)
         }
     }
 
@@ -216,7 +292,7 @@ extension Executor {
     private func frameValue(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
         let values = try evaluator.evaluate(window.arguments[0], relation)
         let positions = try window.arguments.count > 1 ? evaluator.evaluate(window.arguments[1], relation) : nil
-        let frames = Frames(window.frame, order)
+        let frames = try frames(window, order, relation)
         let rows = order.rows
         var sources = [Int](repeating: -1, count: rows.count)
         try forEachPartition(order) { start, end in
@@ -252,7 +328,7 @@ extension Executor {
             throw Diagnostic(.binder, "\(function.name)(\(first.type)) is not defined: it takes numbers (cast with TRY_CAST(x AS DOUBLE))", at: window.span)
         }
         let filter = try window.filter.map { try evaluator.evaluate($0, relation) }
-        let frames = Frames(window.frame, order)
+        let frames = try frames(window, order, relation)
         if filter == nil, let typed = try numericFrameAggregate(function.name, arguments.first, order, frames) { return typed }
         let rows = order.rows
         var output = [Value](repeating: .null, count: rows.count)

@@ -87,19 +87,31 @@ enum WindowFunction {
 /// One bound of a window frame, with its offset known.
 enum FrameBound: Equatable {
     case unboundedPreceding
-    /// `n PRECEDING`: n rows (ROWS) or n less in the ORDER BY key (RANGE).
-    case preceding(Int)
+    /// `n PRECEDING`: n rows (ROWS, a whole number) or n less in the ORDER BY key (RANGE).
+    case preceding(Double)
     case currentRow
-    case following(Int)
+    case following(Double)
     case unboundedFollowing
 
     var text: String {
         switch self {
         case .unboundedPreceding: return "UNBOUNDED PRECEDING"
-        case .preceding(let offset): return "\(offset) PRECEDING"
+        case .preceding(let offset): return "\(Self.text(offset)) PRECEDING"
         case .currentRow: return "CURRENT ROW"
-        case .following(let offset): return "\(offset) FOLLOWING"
+        case .following(let offset): return "\(Self.text(offset)) FOLLOWING"
         case .unboundedFollowing: return "UNBOUNDED FOLLOWING"
+        }
+    }
+
+    private static func text(_ offset: Double) -> String {
+        offset == offset.rounded() && offset.magnitude < 1e15 ? String(Int64(offset)) : String(offset)
+    }
+
+    /// Whether the bound is `n PRECEDING` or `n FOLLOWING`.
+    var hasOffset: Bool {
+        switch self {
+        case .preceding, .following: return true
+        case .unboundedPreceding, .currentRow, .unboundedFollowing: return false
         }
     }
 }
@@ -116,6 +128,9 @@ struct BoundFrame: Equatable {
     static let standard = BoundFrame(unit: .range, start: .unboundedPreceding, end: .currentRow)
 
     var text: String { "\(unit.rawValue) BETWEEN \(start.text) AND \(end.text)" }
+
+    /// A RANGE frame with `n PRECEDING` or `n FOLLOWING`: bounds found by the ORDER BY key's value.
+    var hasRangeOffset: Bool { unit == .range && (start.hasOffset || end.hasOffset) }
 }
 
 /// A bound window function call: its input columns, the window, and where its result goes.
