@@ -41,6 +41,8 @@ struct WindowOrder {
                     try sortPartitions(isCancelled: isCancelled) { TwoKeys(first: first[$0], second: second[$0], row: $0) }
                 }
             }
+        } else if normalized.count == keys.count {
+            try sortPartitions(byFlattened: normalized, isCancelled: isCancelled)
         } else {
             try sortPartitions(by: keys, isCancelled: isCancelled)
         }
@@ -117,15 +119,41 @@ struct WindowOrder {
         }
     }
 
+    /// Three or more normalized keys: laid out row by row in one array, compared key by key.
+    private mutating func sortPartitions(byFlattened keys: [ContiguousArray<UInt64>], isCancelled: () -> Bool) throws {
+        let width = keys.count
+        var flat = ContiguousArray<UInt64>(repeating: 0, count: rows.count * width)
+        for (keyIndex, key) in keys.enumerated() {
+            for rowIndex in key.indices { flat[rowIndex * width + keyIndex] = key[rowIndex] }
+        }
+        try flat.withUnsafeBufferPointer { flat in
+            /// -1, 0 or 1 as row `a`'s keys sort before, with or after row `b`'s.
+            func compare(_ a: Int, _ b: Int) -> Int {
+                for keyIndex in 0..<width {
+                    let x = flat[a * width + keyIndex]
+                    let y = flat[b * width + keyIndex]
+                    if x != y { return x < y ? -1 : 1 }
+                }
+                return 0
+            }
+            try sortPartitions(isCancelled: isCancelled, compare: compare)
+        }
+    }
+
     /// Several keys (or values no integer encoding covers): compared key by key.
     private mutating func sortPartitions(by keys: [SortKey], isCancelled: () -> Bool) throws {
-        func compare(_ a: Int, _ b: Int) -> Int {
+        try sortPartitions(isCancelled: isCancelled) { a, b in
             for key in keys {
                 let outcome = key.compare(a, b)
                 if outcome != 0 { return outcome }
             }
             return 0
         }
+    }
+
+    /// Sorts each partition's rows by `compare` (-1, 0, 1; ties in row order) unless they
+    /// already are in order, and marks where peer groups start.
+    private mutating func sortPartitions(isCancelled: () -> Bool, compare: (Int, Int) -> Int) throws {
         for partition in 0..<(partitionBounds.count - 1) {
             if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
             let start = partitionBounds[partition]
@@ -194,7 +222,7 @@ private enum SortKey {
     }
 
     /// The column as order-preserving integers, or nil when its values do not fit one encoding
-    /// (plain strings, mixed types, integers beyond 2^53 among doubles).
+    /// (mixed types, integers beyond 2^53 among doubles). Strings become their rank in byte order.
     ///
     /// Numbers: the IEEE bits with the sign flipped (negatives inverted) order like the numbers,
     /// from 0x000F_FFFF_FFFF_FFFF (−∞) to 0xFFF0_0000_0000_0000 (+∞), inverted for DESC; NaN is
@@ -239,7 +267,7 @@ private enum SortKey {
             var rankOfCode = [Int](repeating: 0, count: strings.count)
             var rank = -1
             for (position, code) in byBytes.enumerated() {
-                if position == 0 || strings[byBytes[position - 1]] != strings[code] { rank += 1 }
+                if position == 0 || ValueOrder.compareBytes(strings[byBytes[position - 1]], strings[code]) != .equal { rank += 1 }
                 rankOfCode[code] = rank
             }
             let distinct = rank + 1
@@ -255,8 +283,25 @@ private enum SortKey {
                 default: return nil
                 }
             }
-        case .string:
-            return nil
+        case .string(let values):
+            // Each distinct string's rank in byte order.
+            var codeOf: [BinaryString: Int] = [:]
+            var distinct: [String] = []
+            var codes = [Int](repeating: 0, count: count)
+            for rowIndex in 0..<count where column.isValid(rowIndex) {
+                let text = BinaryString(values[rowIndex])
+                if let code = codeOf[text] {
+                    codes[rowIndex] = code
+                } else {
+                    codeOf[text] = distinct.count
+                    codes[rowIndex] = distinct.count
+                    distinct.append(text.text)
+                }
+            }
+            let byBytes = distinct.indices.sorted { ValueOrder.compareBytes(distinct[$0], distinct[$1]) == .less }
+            var rankOfCode = [Int](repeating: 0, count: distinct.count)
+            for (rank, code) in byBytes.enumerated() { rankOfCode[code] = rank }
+            for rowIndex in 0..<count where column.isValid(rowIndex) { keys[rowIndex] = ranked(rankOfCode[codes[rowIndex]], of: distinct.count) }
         }
         return keys
     }
@@ -291,4 +336,19 @@ private struct TwoKeys: WindowSortEntry {
     }
 
     func hasSameKeys(as other: TwoKeys) -> Bool { first == other.first && second == other.second }
+}
+
+/// A string compared and hashed by its UTF-8 bytes (Swift's `==` equates canonically equivalent
+/// strings, which RunQL's binary comparison keeps apart).
+private struct BinaryString: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: BinaryString, rhs: BinaryString) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var contiguous = text
+        contiguous.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
