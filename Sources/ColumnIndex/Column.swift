@@ -116,6 +116,40 @@ public struct Column: Sendable {
         return Column(storage: newStorage, validity: newValidity, type: type)
     }
 
+    /// The rows of `ranges`, one range after another: each range copied whole, not row by row.
+    public func slices(_ ranges: [Range<Int>]) -> Column {
+        let total = ranges.reduce(0) { $0 + $1.count }
+        var newValidity: Bitmap?
+        if let validity {
+            var copied = Bitmap(count: total, value: true)
+            var position = 0
+            for range in ranges {
+                for row in range {
+                    if !validity[row] { copied[position] = false }
+                    position += 1
+                }
+            }
+            newValidity = copied
+        }
+        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
+            var taken = ContiguousArray<Element>()
+            taken.reserveCapacity(total)
+            for range in ranges { taken.append(contentsOf: array[range]) }
+            return taken
+        }
+        let newStorage: Storage
+        switch storage {
+        case .bool(let values): newStorage = .bool(take(values))
+        case .int(let values): newStorage = .int(take(values))
+        case .double(let values): newStorage = .double(take(values))
+        case .string(let values): newStorage = .string(take(values))
+        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
+        case .timestamp(let values): newStorage = .timestamp(take(values))
+        case .values(let values): newStorage = .values(take(values))
+        }
+        return Column(storage: newStorage, validity: newValidity, type: type)
+    }
+
     /// Rows of `indices` where nil stands for a NULL row (the unmatched side of a LEFT JOIN).
     public func gather(optional indices: [Int?]) -> Column {
         Column.from(indices.map { $0.map(value(at:)) ?? .null }, type: type)
@@ -149,6 +183,8 @@ public struct Bitmap: Sendable, Equatable {
     public init(count: Int, value: Bool) {
         self.count = count
         words = ContiguousArray(repeating: value ? ~0 : 0, count: (count + 63) / 64)
+        // Bits past `count` clear, as appending leaves them: equal bitmaps have equal words.
+        if value, count % 64 != 0 { words[words.count - 1] = (1 << UInt64(count % 64)) - 1 }
     }
 
     public subscript(index: Int) -> Bool {

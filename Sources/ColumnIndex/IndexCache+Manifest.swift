@@ -55,15 +55,23 @@ final class Manifest: Sendable {
             var reader = ByteReader(bytes)
             return (try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try Self.decodeCatalog(&reader), try reader.strings())
         }
-        let kept = runs.filter { !$0.skipped }
-        guard kept.count == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
-        for run in kept {
+        guard runs.count(where: { !$0.skipped }) == ids.count else { throw IndexCacheError("\(path): its runs do not match its ids") }
+        for run in runs where !run.skipped {
             guard run.segment < segments.count, run.start + run.rows <= segments[run.segment].rows,
                 run.sourceIndex < segments[run.segment].runCount
             else {
                 throw IndexCacheError("\(path): a run's history is outside its segments")
             }
         }
+    }
+
+    /// The keys of the runs-table columns stored in this manifest.
+    var columnKeys: [[String]] { Array(columnSections.keys) }
+
+    /// The encoded bytes of a stored runs-table column (checked), or nil.
+    func columnBytes(_ key: [String]) -> [UInt8]? {
+        guard let section = columnSections[key] else { return nil }
+        return try? file.section(section)
     }
 
     /// Whether the store's runs are exactly those recorded, with unchanged files.
@@ -175,7 +183,11 @@ final class Manifest: Sendable {
         }
     }
 
-    static func write(_ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String) throws {
+    /// Writes a manifest of `parts` and `table`. A column for which `reuse` gives encoded bytes
+    /// (an old manifest's, known to hold the same column) is copied rather than made and encoded.
+    static func write(
+        _ parts: IndexParts, table: RunsTable, segments: [(name: String, rows: Int)], to path: String, reuse: ([String]) -> [UInt8]? = { _ in nil }
+    ) throws {
         let runs = parts.runs
         // The config and summary objects are read from section 2 when asked for.
         let keys = table.cachedColumnKeys
@@ -214,8 +226,10 @@ final class Manifest: Sendable {
         let fixed = [head.bytes, runSection.bytes, sources.bytes, catalogs.bytes]
         try CacheContainer.write(count: fixed.count + keys.count, kind: .manifest, to: path) { index in
             guard index >= fixed.count else { return fixed[index] }
+            let key = keys[index - fixed.count]
+            if let bytes = reuse(key) { return bytes }
             var writer = ByteWriter()
-            ColumnCodec.encode(table.column(key: keys[index - fixed.count]), into: &writer)
+            ColumnCodec.encode(table.column(key: key), into: &writer)
             return writer.bytes
         }
     }

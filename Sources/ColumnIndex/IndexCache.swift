@@ -34,10 +34,14 @@ public enum IndexCache {
     /// `progress` is told runs read of runs to read.
     public static func index(of store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
         let startedAt = wallClockNanoseconds()
-        let locations = store.runLocations()
-        let stamps = RunStamp.of(store, locations)
-        let manifestPath = "\(store.layout.index)/\(manifestName)"
-        let manifest = try? Manifest(path: manifestPath)
+        // The store's runs are listed and stamped on other threads while this one opens the
+        // manifest: the two are independent, and together they are most of a warm start.
+        let scan = Background { () -> (locations: [RunLocation], stamps: [RunStamp]) in
+            let locations = store.runLocations()
+            return (locations, RunStamp.of(store, locations))
+        }
+        let manifest = try? Manifest(path: "\(store.layout.index)/\(manifestName)")
+        let (locations, stamps) = scan.result()
         if let manifest, manifest.matches(locations, stamps) {
             return manifest.index().addingArtifacts(of: store)
         }
@@ -77,12 +81,13 @@ public enum IndexCache {
             }
             if keep.contains(where: { $0 != nil }) { oldCodes = try? old.keyCodes() }
         }
-        var reading = IndexReading(store: store)
-        let toRead = oldCodes == nil ? locations.count : keep.count(where: { $0 == nil })
+        let freshPositions = locations.indices.filter { oldCodes == nil || keep[$0] == nil }
+        let reading = IndexReading.read(
+            store, freshPositions.map { locations[$0] }, stamps: freshPositions.map { stamps[$0] }, progress: progress)
         var combined: [CachedRun] = []
         var freshCount = 0
         let oldRows = oldCodes == nil ? [] : old?.runsTableRows ?? []
-        for (position, location) in locations.enumerated() {
+        for position in locations.indices {
             if let oldPosition = keep[position], let old, let oldCodes {
                 var run = old.runs[oldPosition]
                 run.configCodes = oldCodes.config[oldPosition]
@@ -92,10 +97,8 @@ public enum IndexCache {
                 run.oldRow = oldRows[oldPosition]
                 combined.append(run)
             } else {
-                reading.read(location, stamp: stamps[position])
-                combined.append(CachedRun(reading.runs[reading.runs.count - 1], racy: stamps[position].isRacy(before: startedAt)))
+                combined.append(CachedRun(reading.runs[freshCount], racy: stamps[position].isRacy(before: startedAt)))
                 freshCount += 1
-                progress?(freshCount, toRead)
             }
         }
         guard let old, combined.contains(where: { !$0.isFresh }) else {
@@ -122,15 +125,16 @@ public enum IndexCache {
             _ = try? write(store, parts: IndexParts(runs: combined, historySpace: []), table: index.runs, segments: [segment], replacing: old)
             return index
         }
-        return refreshed(store, old: old, combined: combined, reading: reading)
+        return refreshed(store, old: old, oldCodes: oldCodes, combined: combined, reading: reading)
     }
 
     /// The index of kept and freshly read runs: the fresh runs' history goes to a new segment, and
     /// the runs table is the old one's rows of kept runs with the fresh runs' rows put in place.
-    private static func refreshed(_ store: RunStore, old: Manifest, combined: [CachedRun], reading: IndexReading) -> RunIndex {
+    private static func refreshed(_ store: RunStore, old: Manifest, oldCodes: Manifest.KeyCodeLists?, combined: [CachedRun], reading: IndexReading) -> RunIndex {
+        let unchanged = unchangedColumns(old: old, oldCodes: oldCodes, combined: combined)
         var combined = combined
-        let freshColumns = reading.history.finish()
-        let freshRows = reading.history.runRows.count
+        let freshColumns = reading.historyColumns()
+        let freshRows = reading.historyRunRows.count
         // Segments still in use, renumbered, then the new one.
         var used: [Int: Int] = [:]
         var segments: [SegmentSource] = []
@@ -187,13 +191,38 @@ public enum IndexCache {
             }
             let segment = SegmentSource.new(columns: columns, rows: liveRows, runs: combined.compactMap(\.segmentRun))
             let compacted = IndexParts(runs: combined, historySpace: old.historyNames)
-            _ = try? write(store, parts: compacted, table: table, segments: [segment], replacing: old)
+            _ = try? write(store, parts: compacted, table: table, segments: [segment], replacing: old, unchanged: unchanged)
             return compacted.index(table: table, columns: columns)
         }
-        let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old)
+        let written = try? write(store, parts: parts, table: table, segments: segments, replacing: old, unchanged: unchanged)
         let readers = written ?? segments.map(\.reader)
         // Writing read every old column; one that was damaged makes this index untrustworthy.
         return damage.error == nil ? parts.index(table: table, segments: readers, damage: damage) : build(store)
+    }
+
+    /// The runs-table columns a refresh leaves as they were, to be copied from the old manifest
+    /// rather than made again. When the same runs are listed in the same order and every fresh
+    /// run only grew or rewrote its history (its folder, so `run.json`, `config.json` and
+    /// `summary.json`, unchanged since a stamp that was not racy), that is every column but the
+    /// summary columns of the history keys those runs log or logged.
+    private static func unchangedColumns(old: Manifest, oldCodes: Manifest.KeyCodeLists?, combined: [CachedRun]) -> Set<[String]> {
+        guard let oldCodes, combined.count == old.runs.count else { return [] }
+        var changedKeys = Set<String>()
+        for (position, run) in combined.enumerated() {
+            let before = old.runs[position]
+            guard run.location == before.location, run.skipped == before.skipped else { return [] }
+            guard run.isFresh else { continue }
+            guard !before.racy, run.stamp.folderInode == before.stamp.folderInode, run.stamp.folderTime == before.stamp.folderTime,
+                position < oldCodes.history.count
+            else { return [] }
+            for key in run.historyKeys { changedKeys.insert(key.name) }
+            for code in oldCodes.history[position] {
+                let name = Int(code >> 8)
+                guard name < old.historyNames.count else { return [] }
+                changedKeys.insert(old.historyNames[name])
+            }
+        }
+        return Set(old.columnKeys.filter { key in !(key.count > 1 && key[0] == "summary" && changedKeys.contains(key[1])) })
     }
 
     /// The runs table after a refresh, made column by column from the old table's rows of the
@@ -276,7 +305,9 @@ public enum IndexCache {
     /// Writes new segments, then the manifest (temporary name, fsync, rename), then removes
     /// segments no manifest can need any more. Returns the segments as readers of the files.
     @discardableResult
-    private static func write(_ store: RunStore, parts: IndexParts, table: RunsTable, segments: [SegmentSource], replacing old: Manifest?) throws -> [SegmentReader] {
+    private static func write(
+        _ store: RunStore, parts: IndexParts, table: RunsTable, segments: [SegmentSource], replacing old: Manifest?, unchanged: Set<[String]> = []
+    ) throws -> [SegmentReader] {
         let directory = store.layout.index
         try FileIO.makeDirectories(directory)
         var readers: [SegmentReader] = []
@@ -290,7 +321,9 @@ public enum IndexCache {
             }
         }
         let temporary = "\(directory)/.\(manifestName).tmp-\(uniqueSuffix())"
-        try Manifest.write(parts, table: table, segments: readers.map { ($0.name, $0.rows) }, to: temporary)
+        try Manifest.write(parts, table: table, segments: readers.map { ($0.name, $0.rows) }, to: temporary) { key in
+            unchanged.contains(key) ? old?.columnBytes(key) : nil
+        }
         if rename(temporary, "\(directory)/\(manifestName)") != 0 {
             unlink(temporary)
             throw IndexCacheError("cannot replace the index cache: \(String(cString: strerror(errno)))")
@@ -420,6 +453,26 @@ struct RunStamp: Equatable, Sendable {
     /// read again next time.
     func isRacy(before time: Int64) -> Bool {
         max(folderTime, historyTime) >= time - 2_000_000_000
+    }
+}
+
+/// A value computed on another thread, waited for by `result()`.
+private final class Background<Result: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value: Result?
+
+    init(_ work: @escaping @Sendable () -> Result) {
+        Thread.detachNewThread { [self] in
+            value = work()
+            done.signal()
+        }
+    }
+
+    /// Waits for the work to finish (once) and returns what it computed.
+    func result() -> Result {
+        done.wait()
+        guard let value else { preconditionFailure("the background work signalled without a result") }
+        return value
     }
 }
 
@@ -666,8 +719,7 @@ struct IndexParts {
                 return UInt32(index) << 8 | KeyCodes.mask(key.typeNames)
             }
         }
-        let kept = runs.filter { !$0.skipped }
-        let history = KeyCodes.history(names: space, runs: kept.map(\.historyCodes))
+        let history = KeyCodes.history(names: space, runs: runs.compactMap { $0.skipped ? nil : $0.historyCodes })
         historyCatalog = history.catalog
         historyNames = history.names
         let renumbered = history.renumbered
@@ -677,15 +729,20 @@ struct IndexParts {
             keptPosition += 1
         }
         self.runs = runs
-        self.kept = runs.filter { !$0.skipped }
+        self.kept = Self.kept(runs)
     }
 
     /// The parts a manifest recorded (its runs without their history keys).
     init(runs: [CachedRun], historyCatalog: KeyCatalog, historyNames: [String]) {
         self.runs = runs
-        kept = runs.filter { !$0.skipped }
+        kept = Self.kept(runs)
         self.historyCatalog = historyCatalog
         self.historyNames = historyNames
+    }
+
+    /// The runs that were read; the same array (not a copy) when none was skipped, as is usual.
+    private static func kept(_ runs: [CachedRun]) -> [CachedRun] {
+        runs.contains(where: \.skipped) ? runs.filter { !$0.skipped } : runs
     }
 
     /// For each history row, its run's row in the runs table.

@@ -52,12 +52,17 @@ public final class RunIndex: Sendable {
     /// Reads every run, artifact version and lineage record of the store (no cache involved);
     /// `progress` is told runs done of runs total.
     public static func build(from store: RunStore, progress: ((Int, Int) -> Void)? = nil) -> RunIndex {
-        var reading = IndexReading(store: store)
         let locations = store.runLocations()
-        for (position, location) in locations.enumerated() {
-            reading.read(location, stamp: nil)
-            progress?(position + 1, locations.count)
-        }
+        let reading = IndexReading.read(store, locations, stamps: nil, progress: progress)
+        return reading.finish().index.addingArtifacts(of: store)
+    }
+
+    /// A build reads no fewer runs than this on each core.
+    package static let runsPerWorker = 256
+
+    /// `build` on one core: what the parallel build must equal.
+    package static func buildSequentially(from store: RunStore) -> RunIndex {
+        let reading = IndexReading.read(store, store.runLocations(), stamps: nil, workers: 1, progress: nil)
         return reading.finish().index.addingArtifacts(of: store)
     }
 }
@@ -67,12 +72,83 @@ public final class RunIndex: Sendable {
 struct IndexReading {
     let store: RunStore
     var runs: [ReadRun] = []
-    var history = HistoryTable.Builder()
+    private var history = HistoryTable.Builder()
+    /// The history of readings made in parallel, put together (then `history` is unused).
+    private var assembled: (columns: [(name: String, column: Column)], runRows: ContiguousArray<Int32>)?
     /// How many runs have been read successfully (the runs-table row of the next one).
     private var keptCount = 0
 
     init(store: RunStore) {
         self.store = store
+    }
+
+    /// Reads `locations` (with their `stamps`, when building a cache) in order; the runs are split
+    /// over the cores in contiguous parts, and the parts put together as one reading in order would
+    /// have made them. `progress` is told runs read of runs to read.
+    static func read(
+        _ store: RunStore, _ locations: [RunLocation], stamps: [RunStamp]?, workers: Int? = nil, progress: ((Int, Int) -> Void)?
+    ) -> IndexReading {
+        let workers = workers ?? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, locations.count / RunIndex.runsPerWorker))
+        guard workers > 1 else {
+            var reading = IndexReading(store: store)
+            for (position, location) in locations.enumerated() {
+                reading.read(location, stamp: stamps?[position])
+                progress?(position + 1, locations.count)
+            }
+            return reading
+        }
+        let parts = PartResults<IndexReading>(count: workers)
+        let done = ProgressCounter(total: locations.count, progress: progress)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var reading = IndexReading(store: store)
+            for position in (worker * locations.count / workers)..<((worker + 1) * locations.count / workers) {
+                reading.read(locations[position], stamp: stamps?[position])
+                done.advance()
+            }
+            parts.set(worker, reading)
+        }
+        return assemble(parts.values, store: store)
+    }
+
+    /// Readings of consecutive runs as one: runs in order, history rows renumbered to the runs
+    /// before them, columns in the order a single reading would have first met their keys.
+    private static func assemble(_ parts: [IndexReading], store: RunStore) -> IndexReading {
+        var whole = IndexReading(store: store)
+        var columnsOfParts: [[String: Column]] = []
+        var names: [String] = []
+        var known = Set<String>()
+        var runRows = ContiguousArray<Int32>()
+        runRows.reserveCapacity(parts.reduce(0) { $0 + $1.history.runRows.count })
+        for part in parts {
+            whole.runs += part.runs
+            let offset = Int32(whole.keptCount)
+            runRows.append(contentsOf: part.history.runRows.lazy.map { $0 + offset })
+            whole.keptCount += part.keptCount
+            var columns: [String: Column] = [:]
+            for (name, column) in part.history.finish() {
+                columns[name] = column
+                if known.insert(name).inserted { names.append(name) }
+            }
+            columnsOfParts.append(columns)
+        }
+        let columns = names.map { name in
+            let pieces = zip(parts, columnsOfParts).map { part, columns in
+                (column: columns[name], range: 0..<part.history.runRows.count)
+            }
+            return (name: name, column: HistoryAssembler.concatenate(pieces, total: runRows.count))
+        }
+        whole.assembled = (columns, runRows)
+        return whole
+    }
+
+    /// The history columns read (`_step`, `_timestamp`, `_runtime`, then one per metric; no `run_id`).
+    func historyColumns() -> [(name: String, column: Column)] {
+        assembled?.columns ?? history.finish()
+    }
+
+    /// For each history row read, its run's row in the runs table.
+    var historyRunRows: ContiguousArray<Int32> {
+        assembled?.runRows ?? history.runRows
     }
 
     /// Reads one run; a run that cannot be read is recorded as skipped, with a warning.
@@ -118,8 +194,8 @@ struct IndexReading {
         for run in kept {
             for key in run.historyKeys where !key.typeNames.isEmpty { keys.record([key.name], typeNames: key.typeNames) }
         }
-        let columns = history.finish()
-        let runRows = history.runRows
+        let columns = historyColumns()
+        let runRows = historyRunRows
         let historyTable = HistoryTable(
             count: runRows.count, keys: keys, columnNames: ["run_id"] + columns.map(\.name),
             storage: HistoryColumns(runRows: runRows, ids: table.ids, columns: columns))
@@ -147,6 +223,44 @@ struct ReadRun {
     /// The history keys it logged, first-logged first, with the types it logged them as
     /// (none for keys starting with `_`, which the key catalog leaves out).
     var historyKeys: [(name: String, typeNames: Set<String>)] = []
+}
+
+/// The results of work split over cores, one per part, collected in part order.
+final class PartResults<Result>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result?]
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+    }
+
+    func set(_ part: Int, _ result: Result) {
+        lock.withLock { results[part] = result }
+    }
+
+    /// Every part's result (once every part has set one).
+    var values: [Result] { lock.withLock { results.compactMap { $0 } } }
+}
+
+/// Counts work done on several threads and tells `progress`, one report at a time.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    private let total: Int
+    private let progress: ((Int, Int) -> Void)?
+
+    init(total: Int, progress: ((Int, Int) -> Void)?) {
+        self.total = total
+        self.progress = progress
+    }
+
+    func advance() {
+        guard let progress else { return }
+        lock.withLock {
+            done += 1
+            progress(done, total)
+        }
+    }
 }
 
 /// A damaged part of the index cache noticed while reading it lazily.
@@ -390,6 +504,10 @@ public struct HistoryTable: Sendable {
     /// For each row, the row of its run in `RunsTable`.
     public var runRows: ContiguousArray<Int32> { storage.runRows }
 
+    /// Each run's rows, which are contiguous, with the run's row in `RunsTable`, in row order
+    /// (runs without history have none).
+    public var runSpans: [(rows: Range<Int>, run: Int)] { storage.runSpans }
+
     /// Every column (each read from the index cache on first use).
     public var columns: [(name: String, column: Column)] {
         columnNames.map { (name: $0, column: storage.column($0)) }
@@ -414,15 +532,18 @@ public struct HistoryTable: Sendable {
         /// The members of the line being read, appended only once the whole line has parsed.
         private var pending: [(position: Int, value: Value)] = []
 
+        /// Per key, what the run being read logged: a bit per type name (`typeBits`) and 0x80
+        /// once logged at all; and its last value. Reset for the run's keys after each run.
+        private var runTypes: [UInt8] = [0, 0, 0]
+        private var runLast: [Value] = [.null, .null, .null]
+        /// Per key, whether it starts with `_` (kept out of the summary and the key catalog).
+        private var isInternal: [Bool] = [true, true, true]
+
         /// Reads one run's `history.jsonl` into the columns, as `HistoryLog.parse` reads it (torn
         /// and malformed lines skipped with a warning); returns the last value of each key not
         /// starting with `_`, in first-logged order, and every key the run logged with its types.
         mutating func add(run: Int, bytes: [UInt8], path: String, warnings: inout [String]) -> (summary: JSONObject, keys: [(name: String, typeNames: Set<String>)]) {
-            var lastValues: [Int: Value] = [:]
-            var firstLogged: [Int] = []
-            var typesSeen: [Int: Set<String>] = [:]
             var runKeys: [Int] = []
-            var seen = Set<Int>()
             HistoryLines.forEach(bytes, path: path, warnings: &warnings) { line in
                 pending.removeAll(keepingCapacity: true)
                 var memberIndex = 0
@@ -437,15 +558,25 @@ public struct HistoryTable: Sendable {
                     while builders[position].count < rowIndex { builders[position].append(.null) }
                     // A key written twice in one line: the last value wins, as in a JSON object.
                     if builders[position].count > rowIndex { builders[position].replaceLast(value) } else { builders[position].append(value) }
-                    if seen.insert(position).inserted { runKeys.append(position) }
-                    guard !order[position].hasPrefix("_") else { continue }
-                    if lastValues.updateValue(value, forKey: position) == nil { firstLogged.append(position) }
-                    typesSeen[position, default: []].insert(Self.typeName(value))
+                    if runTypes[position] == 0 { runKeys.append(position) }
+                    if isInternal[position] {
+                        runTypes[position] = 0x80
+                    } else {
+                        runTypes[position] |= 0x80 | Self.typeBit(value)
+                        runLast[position] = value
+                    }
                 }
             }
             var summary = JSONObject()
-            for position in firstLogged { summary[order[position]] = lastValues[position]?.json }
-            return (summary, runKeys.map { (order[$0], typesSeen[$0] ?? []) })
+            var keys: [(name: String, typeNames: Set<String>)] = []
+            keys.reserveCapacity(runKeys.count)
+            for position in runKeys {
+                if !isInternal[position] { summary[order[position]] = runLast[position].json }
+                keys.append((order[position], Self.typeNames(runTypes[position])))
+                runTypes[position] = 0
+                runLast[position] = .null
+            }
+            return (summary, keys)
         }
 
         /// The builder of a key: the same as the previous line's at this index when the bytes match.
@@ -470,6 +601,9 @@ public struct HistoryTable: Sendable {
                 positions[key] = position
                 order.append(key)
                 builders.append(ColumnBuilder())
+                runTypes.append(0)
+                runLast.append(.null)
+                isInternal.append(key.hasPrefix("_"))
             }
             if !escaped {
                 if memberIndex < recentKeys.count {
@@ -498,18 +632,25 @@ public struct HistoryTable: Sendable {
             }
         }
 
-        /// The type names SHOW KEYS counts (as `JSONValue.typeName`).
-        private static func typeName(_ value: Value) -> String {
+        /// The type names SHOW KEYS counts (as `JSONValue.typeName`), one bit each.
+        private static let typeBitNames = ["null", "bool", "int", "float", "string", "list", "object"]
+
+        private static func typeBit(_ value: Value) -> UInt8 {
             switch value {
-            case .null: return "null"
-            case .bool: return "bool"
-            case .int: return "int"
-            case .double: return "float"
-            case .string: return "string"
-            case .list: return "list"
-            case .object: return "object"
-            case .timestamp, .interval: return "string"
+            case .null: return 1 << 0
+            case .bool: return 1 << 1
+            case .int: return 1 << 2
+            case .double: return 1 << 3
+            case .string, .timestamp, .interval: return 1 << 4
+            case .list: return 1 << 5
+            case .object: return 1 << 6
             }
+        }
+
+        private static func typeNames(_ bits: UInt8) -> Set<String> {
+            var names = Set<String>()
+            for (bit, name) in typeBitNames.enumerated() where bits & (1 << bit) != 0 { names.insert(name) }
+            return names
         }
 
         /// The columns `_step`, `_timestamp`, `_runtime`, then one per metric (without `run_id`).
@@ -550,6 +691,25 @@ final class HistoryColumns: @unchecked Sendable {
         let rows = makeRunRows()
         lock.withLock { madeRunRows = rows }
         return rows
+    }
+
+    private var madeRunSpans: [(rows: Range<Int>, run: Int)]?
+
+    var runSpans: [(rows: Range<Int>, run: Int)] {
+        if let spans = lock.withLock({ madeRunSpans }) { return spans }
+        var spans: [(rows: Range<Int>, run: Int)] = []
+        runRows.withUnsafeBufferPointer { runRows in
+            var start = 0
+            while start < runRows.count {
+                let run = runRows[start]
+                var end = start + 1
+                while end < runRows.count, runRows[end] == run { end += 1 }
+                spans.append((start..<end, Int(run)))
+                start = end
+            }
+        }
+        lock.withLock { madeRunSpans = spans }
+        return spans
     }
 
     func column(_ name: String) -> Column {

@@ -25,8 +25,9 @@ extension Executor {
         }
         // Group ids, in first-appearance order (as the row path numbers groups): per key, then
         // combined key by key.
-        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+        var groupOfRow: [Int32] = []
         var firstRows = [0]
+        if groupColumns.isEmpty { groupOfRow = [Int32](repeating: 0, count: rowCount) }
         if let first = groupColumns.first {
             guard let ids = Self.groupIDs(first, rowCount: rowCount) else { return nil }
             (groupOfRow, firstRows) = ids
@@ -48,22 +49,26 @@ extension Executor {
     /// Group ids of one key column (strings, dictionary-encoded or not, or integers), numbered in
     /// first-appearance order, with the first row of each group; nil for other columns.
     static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: [Int32], firstRows: [Int])? {
-        var groupOfRow = [Int32](repeating: 0, count: rowCount)
+        var groupOfRow: [Int32] = []
         var firstRows: [Int] = []
         /// Keys that map to small integers (`slot`, below `slotCount`): a group id per slot.
         @inline(__always) func numberBySlot(_ slotCount: Int, _ slot: (Int) -> Int) {
             var groupOfSlot = [Int32](repeating: -1, count: slotCount)
-            for rowIndex in 0..<rowCount {
-                let slot = slot(rowIndex)
-                if groupOfSlot[slot] < 0 {
-                    groupOfSlot[slot] = Int32(firstRows.count)
-                    firstRows.append(rowIndex)
+            groupOfRow = [Int32](unsafeUninitializedCapacity: rowCount) { groups, initialized in
+                for rowIndex in 0..<rowCount {
+                    let slot = slot(rowIndex)
+                    if groupOfSlot[slot] < 0 {
+                        groupOfSlot[slot] = Int32(firstRows.count)
+                        firstRows.append(rowIndex)
+                    }
+                    groups[rowIndex] = groupOfSlot[slot]
                 }
-                groupOfRow[rowIndex] = groupOfSlot[slot]
+                initialized = rowCount
             }
         }
         switch key.storage {
         case .dictionary(let codes, let dictionary):
+            if key.validity == nil, codes.count == rowCount, let numbered = numberedAlready(codes) { return numbered }
             let nullCode = dictionary.strings.count
             numberBySlot(nullCode + 1) { key.isValid($0) ? Int(codes[$0]) : nullCode }
         case .int(let values):
@@ -81,6 +86,33 @@ extension Executor {
             return numberedByHash(rowCount) { key.isValid($0) ? Value.string(strings[$0]) : nil }
         default:
             return nil
+        }
+        return (groupOfRow, firstRows)
+    }
+
+    /// Group ids of dictionary codes that are numbered in first-appearance order already, as the
+    /// history's `run_id` is: the codes themselves. Nil when a code appears before a smaller one.
+    private static func numberedAlready(_ codes: ContiguousArray<UInt32>) -> (groupOfRow: [Int32], firstRows: [Int])? {
+        var firstRows: [Int] = []
+        let inOrder = codes.withUnsafeBufferPointer { codes -> Bool in
+            var next: UInt32 = 0
+            for rowIndex in 0..<codes.count {
+                let code = codes[rowIndex]
+                if code == next {
+                    firstRows.append(rowIndex)
+                    next += 1
+                } else if code > next {
+                    return false
+                }
+            }
+            return true
+        }
+        guard inOrder else { return nil }
+        let groupOfRow = [Int32](unsafeUninitializedCapacity: codes.count) { groups, initialized in
+            codes.withUnsafeBufferPointer { codes in
+                for rowIndex in 0..<codes.count { groups[rowIndex] = Int32(truncatingIfNeeded: codes[rowIndex]) }
+            }
+            initialized = codes.count
         }
         return (groupOfRow, firstRows)
     }

@@ -81,24 +81,30 @@ final class Executor {
     // MARK: Scans
 
     /// The scanned columns; for history, only `rows` of it when given.
-    private func scan(_ source: ScanSource, fields: [ScanField], names: [String], rows: [Int]? = nil) -> Relation {
+    /// The rows of a table; for the history, only the runs whose rows are `runs` (each run's
+    /// contiguous range of rows and its row in the runs table) when given.
+    private func scan(_ source: ScanSource, fields: [ScanField], names: [String], runs: [(rows: Range<Int>, run: Int)]? = nil) -> Relation {
         switch source {
         case .runs:
             let columns = fields.map(runsColumn)
             return Relation(columns: columns, names: names, count: index.runs.count)
         case .history:
             let history = index.history
-            let count = rows?.count ?? history.count
+            let ranges = runs?.map(\.rows)
+            let count = ranges?.reduce(0) { $0 + $1.count } ?? history.count
             // Rows of the runs table for each step, only when a `run.` column needs them.
             lazy var runRows: [Int] = {
-                let all = history.runRows  // one read of the (lazily loaded, locked) column
-                return rows.map { $0.map { Int(all[$0]) } } ?? all.map(Int.init)
+                guard let runs else { return history.runRows.map(Int.init) }
+                var rows: [Int] = []
+                rows.reserveCapacity(count)
+                for run in runs { rows.append(contentsOf: repeatElement(run.run, count: run.rows.count)) }
+                return rows
             }()
             let columns = fields.map { field -> Column in
                 switch field {
                 case .builtin(let name), .metric(let name):
                     guard let column = history.column(name) else { return Column.constant(.null, count: count) }
-                    return rows.map { column.gather($0) } ?? column
+                    return ranges.map { column.slices($0) } ?? column
                 case .run(let inner):
                     return runsColumn(inner).gather(runRows)
                 case .config, .summary, .nested:
@@ -128,7 +134,7 @@ final class Executor {
             if Self.readsOnlyRunColumns(term, fields: fields) { runLevel.append(term) } else { rowLevel.append(term) }
         }
         let history = index.history
-        var rows: [Int]?
+        var selected: [(rows: Range<Int>, run: Int)]?
         if !runLevel.isEmpty {
             let runs = Relation(
                 columns: fields.map { field in
@@ -145,21 +151,10 @@ final class Executor {
                 return relation.gather(try evaluator.selection(predicate, relation))
             }
             for runRow in passing { passes[runRow] = true }
-            var selected: [Int] = []
-            history.runRows.withUnsafeBufferPointer { runRows in
-                // A run's rows are contiguous: look up each run once, then take or skip its rows.
-                var start = 0
-                while start < runRows.count {
-                    let run = runRows[start]
-                    var end = start + 1
-                    while end < runRows.count, runRows[end] == run { end += 1 }
-                    if passes[Int(run)] { selected.append(contentsOf: start..<end) }
-                    start = end
-                }
-            }
-            rows = selected
+            // A run's rows are contiguous: take or skip them whole.
+            selected = history.runSpans.filter { passes[$0.run] }
         }
-        var relation = scan(.history, fields: fields, names: names, rows: rows)
+        var relation = scan(.history, fields: fields, names: names, runs: selected)
         if !rowLevel.isEmpty {
             let condition = rowLevel.count == 1 ? rowLevel[0] : .and(rowLevel)
             let passing = try evaluator.selection(condition, relation)
@@ -339,16 +334,10 @@ final class Executor {
         } else {
             let leftColumns = try leftKeys.map { try evaluator.evaluate($0, left) }
             let rightColumns = try rightKeys.map { try evaluator.evaluate($0, paddedRight) }
-            var table: [[Value]: [Int]] = [:]
-            for rightRow in 0..<right.count {
-                let key = rightColumns.map { $0.value(at: rightRow) }
-                if key.contains(where: \.isNull) { continue }
-                table[key, default: []].append(rightRow)
-            }
-            for leftRow in 0..<left.count {
-                let key = leftColumns.map { $0.value(at: leftRow) }
-                if key.contains(where: \.isNull) { continue }
-                for rightRow in table[key] ?? [] { pairs.append((leftRow, rightRow)) }
+            if leftColumns.count == 1, let stringPairs = Self.stringKeyPairs(leftColumns[0], rightColumns[0]) {
+                pairs = stringPairs
+            } else {
+                pairs = Self.hashedPairs(leftColumns, rightColumns, leftCount: left.count, rightCount: right.count)
             }
         }
         if let residual, !pairs.isEmpty {
@@ -369,6 +358,56 @@ final class Executor {
             if rows.count == before { rows.append((leftRow, nil)) }
         }
         return combine(left, right, rows)
+    }
+
+    /// The row pairs whose keys are equal (NULL equal to nothing), in left-row order and, for
+    /// each left row, right-row order: keys boxed and hashed as values.
+    private static func hashedPairs(_ leftColumns: [Column], _ rightColumns: [Column], leftCount: Int, rightCount: Int) -> [(Int, Int)] {
+        var table: [[Value]: [Int]] = [:]
+        for rightRow in 0..<rightCount {
+            let key = rightColumns.map { $0.value(at: rightRow) }
+            if key.contains(where: \.isNull) { continue }
+            table[key, default: []].append(rightRow)
+        }
+        var pairs: [(Int, Int)] = []
+        for leftRow in 0..<leftCount {
+            let key = leftColumns.map { $0.value(at: leftRow) }
+            if key.contains(where: \.isNull) { continue }
+            for rightRow in table[key] ?? [] { pairs.append((leftRow, rightRow)) }
+        }
+        return pairs
+    }
+
+    /// `hashedPairs` for one key that is a string column on both sides (ids, names): strings
+    /// hashed directly, each right row chained to the next with the same key. Nil for other keys.
+    private static func stringKeyPairs(_ left: Column, _ right: Column) -> [(Int, Int)]? {
+        func strings(_ column: Column) -> [ByteString?]? {
+            switch column.storage {
+            case .string(let values): return values.indices.map { column.isValid($0) ? ByteString(values[$0]) : nil }
+            case .dictionary(let codes, let dictionary):
+                let keys = dictionary.strings.map(ByteString.init)
+                return codes.indices.map { column.isValid($0) ? keys[Int(codes[$0])] : nil }
+            default: return nil
+            }
+        }
+        guard let leftKeys = strings(left), let rightKeys = strings(right) else { return nil }
+        var first: [ByteString: Int] = [:]
+        first.reserveCapacity(rightKeys.count)
+        var next = [Int](repeating: -1, count: rightKeys.count)
+        for rightRow in rightKeys.indices.reversed() {
+            guard let key = rightKeys[rightRow] else { continue }
+            if let following = first.updateValue(rightRow, forKey: key) { next[rightRow] = following }
+        }
+        var pairs: [(Int, Int)] = []
+        pairs.reserveCapacity(leftKeys.count)
+        for (leftRow, key) in leftKeys.enumerated() {
+            guard let key, var rightRow = first[key] else { continue }
+            while rightRow >= 0 {
+                pairs.append((leftRow, rightRow))
+                rightRow = next[rightRow]
+            }
+        }
+        return pairs
     }
 
     private func combine(_ left: Relation, _ right: Relation, _ pairs: [(Int, Int?)]) -> Relation {
@@ -415,5 +454,26 @@ final class Executor {
             Column.from(rows.map { $0[columnIndex] }, type: left.columns[columnIndex].type.unified(with: right.columns[columnIndex].type))
         }
         return Relation(columns: columns, names: left.names, count: rows.count)
+    }
+}
+
+/// A string compared and hashed by its UTF-8 bytes, as `Value` compares strings (canonically
+/// equivalent spellings are different keys).
+private struct ByteString: Hashable {
+    var text: String
+
+    init(_ text: String) {
+        var text = text
+        text.makeContiguousUTF8()
+        self.text = text
+    }
+
+    static func == (lhs: ByteString, rhs: ByteString) -> Bool {
+        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }

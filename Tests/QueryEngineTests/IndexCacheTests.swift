@@ -25,7 +25,7 @@ import Glibc
     ]
 
     /// Every query's answer (names, then rows as text), and the warnings.
-    static func answers(_ engine: Engine) throws -> [String] {
+    static func answers(_ engine: Engine, _ queries: [String] = queries) throws -> [String] {
         var texts = engine.index.warnings
         for query in queries {
             let result = try engine.run(query)
@@ -124,6 +124,71 @@ import Glibc
         Self.age(store.layout.run(metadata.location))
         #expect(try Self.expectSameAnswers(store, "new and deleted runs") == 1)
         #expect(try Self.expectSameAnswers(store, "warm after everything") == 0)
+    }
+
+    /// A refresh after history grew or was rewritten in place (the run's folder untouched) copies
+    /// the old runs-table columns instead of making them again: all but the summary columns of the
+    /// keys the history logs or logged, which must change with it.
+    @Test func aRefreshOfHistoryAloneAnswersAsABuild() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        #expect(try Self.expectSameAnswers(store, "cold build") == 7)
+        func ageHistory(_ location: RunLocation) {
+            let past = Date().addingTimeInterval(-1800)
+            try? FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: store.layout.runFile(location, .history))
+        }
+        let run1 = RunLocation(entity: "acme", project: "vision", id: "run1")
+        let writer = try HistoryWriter(store: store, location: run1)
+        try writer.append([["loss": 0.01, "acc": "n/a"], ["loss": 0.005, "fresh": true, "nested": ["a": 1, "b": "x"]]])
+        ageHistory(run1)
+        #expect(try Self.expectSameAnswers(store, "appended lines, new and nested keys") == 1)
+
+        // run0 has an explicit summary (best); its history rewritten in place with fewer keys.
+        let run0 = RunLocation(entity: "acme", project: "vision", id: "run0")
+        try "{\"_step\":0,\"loss\":7}\n{\"_step\":1,\"best\":0.1}\n".write(toFile: store.layout.runFile(run0, .history), atomically: false, encoding: .utf8)
+        ageHistory(run0)
+        #expect(try Self.expectSameAnswers(store, "history rewritten in place") == 1)
+        #expect(try Self.expectSameAnswers(store, "warm after the refreshes") == 0)
+    }
+
+    /// A build splits the runs over the cores: with keys first logged in the second part, a key
+    /// logged as numbers in one part and strings in the other, and bad runs and lines in both,
+    /// it must answer exactly as reading the runs one after another does.
+    @Test func aParallelBuildAnswersAsASequentialOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try RunStore.create(at: directory.path)
+        for number in 0..<(2 * RunIndex.runsPerWorker + 40) {
+            let late = number >= RunIndex.runsPerWorker
+            var metadata = RunMetadata(id: String(format: "r%04d", number), entity: "acme", project: number % 3 == 0 ? "vision" : "text")
+            metadata.name = "run-\(number)"
+            var lines: [String] = []
+            for step in 0..<(number % 4) {
+                var line = "{\"_step\":\(step),\"loss\":\(late && number % 5 == 0 ? "\"n/a\"" : String(Double(number) + Double(step) / 8))"
+                if late { line += ",\"acc\":\(number % 7 == 0 ? "NaN" : String(step))" }
+                if number % 11 == 0 { line += ",\"note\":\"n\(number)\"" }
+                lines.append(line + "}")
+            }
+            var history = lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            if number % 97 == 1 { history += "{\"_step\":99,\"lo" }
+            try store.publishRun(metadata, config: ["n": .int(Int64(number))], summary: [:], history: Array(history.utf8))
+        }
+        for broken in ["aaa-broken", "zzz-broken"] {
+            let path = "\(store.layout.runs("acme", "text"))/\(broken)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try "{\"id\": 3}".write(toFile: "\(path)/run.json", atomically: false, encoding: .utf8)
+        }
+        Self.age(store.root)
+        let queries = [
+            "SELECT * FROM runs", "SELECT * FROM history", "SHOW KEYS", "DESCRIBE history",
+            "SELECT run_id, count(*), max(loss), max(acc), string_agg(note, ',') FROM history GROUP BY run_id ORDER BY run_id",
+        ]
+        let expected = try Self.answers(Engine(index: RunIndex.buildSequentially(from: store)), queries)
+        #expect(expected.contains { $0.contains("n/a") } && expected.contains { $0.contains("is malformed") || $0.contains("skipped") })
+        #expect(try Self.answers(Engine(store: store), queries) == expected)
+        #expect(try Self.answers(Engine(cachedIndexOf: store), queries) == expected, "cold cache build")
+        #expect(try Self.answers(Engine(cachedIndexOf: store), queries) == expected, "warm cache")
     }
 
     @Test func manyRefreshesCompactTheSegments() throws {

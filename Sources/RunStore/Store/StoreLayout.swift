@@ -62,14 +62,18 @@ public struct StoreLayout: Sendable {
     /// A name as a directory name: bytes outside `[A-Za-z0-9_.-]`, and a leading `.`, become `%XX`
     /// so that any entity, project or run id maps to exactly one safe path component.
     public static func encode(_ name: String) -> String {
-        var encoded = ""
-        for (offset, byte) in name.utf8.enumerated() {
-            let safe = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+        func isSafe(_ byte: UInt8, at offset: Int) -> Bool {
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
                 || (byte == UInt8(ascii: ".") && offset > 0)
-            if safe {
+        }
+        // Most names (run ids, projects) need no escapes: they are their own encoding.
+        if !name.isEmpty, name.utf8.enumerated().allSatisfy({ isSafe($1, at: $0) }) { return name }
+        var encoded = ""
+        for (offset, byte) in name.utf8.enumerated() {
+            if isSafe(byte, at: offset) {
                 encoded.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
                 let hex = String(byte, radix: 16, uppercase: true)
@@ -81,6 +85,7 @@ public struct StoreLayout: Sendable {
 
     /// The inverse of `encode`; nil for a name `encode` could not have written.
     public static func decode(_ component: String) -> String? {
+        if !component.utf8.contains(UInt8(ascii: "%")) { return component }
         var bytes: [UInt8] = []
         var iterator = component.utf8.makeIterator()
         while let byte = iterator.next() {
