@@ -97,6 +97,7 @@ struct WindowOrder {
     /// finds the peers. Entries sit next to each other in memory, so sorting reads no key column.
     private mutating func sortPartitions<Entry: WindowSortEntry>(isCancelled: () -> Bool, entry: (Int) -> Entry) throws {
         var entries = ContiguousArray<Entry>()
+        var scratch = ContiguousArray<Entry>()
         for partition in 0..<(partitionBounds.count - 1) {
             if partition % 4096 == 4095, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
             let start = partitionBounds[partition]
@@ -110,13 +111,63 @@ struct WindowOrder {
                 break
             }
             if !sorted {
-                entries.sort()
+                Self.sortInBands(&entries, scratch: &scratch)
                 for (offset, sortedEntry) in entries.enumerated() { rows[start + offset] = sortedEntry.row }
             }
             for index in 1..<entries.count where !entries[index - 1].hasSameKeys(as: entries[index]) {
                 peerStarts[start + index] = true
             }
         }
+    }
+
+    /// Sorts entries whose first key is the lowest or the highest possible (NULL, NULLS FIRST or
+    /// LAST) apart from the rest: for a sparsely logged metric they are most of the rows, and
+    /// usually in order among themselves already (then they are not sorted at all).
+    private static func sortInBands<Entry: WindowSortEntry>(_ entries: inout ContiguousArray<Entry>, scratch: inout ContiguousArray<Entry>) {
+        let count = entries.count
+        var low = 0
+        var high = 0
+        entries.withUnsafeBufferPointer { entries in
+            for index in 0..<count {
+                let band = entries[index].band
+                if band == 0 { low += 1 } else if band == 2 { high += 1 }
+            }
+        }
+        guard low + high > 0 else {
+            entries.sort()
+            return
+        }
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: entries)
+        entries.withUnsafeBufferPointer { entries in
+            scratch.withUnsafeMutableBufferPointer { target in
+                var next = (low: 0, middle: low, high: count - high)
+                for index in 0..<count {
+                    let entry = entries[index]
+                    switch entry.band {
+                    case 0:
+                        target[next.low] = entry
+                        next.low += 1
+                    case 2:
+                        target[next.high] = entry
+                        next.high += 1
+                    default:
+                        target[next.middle] = entry
+                        next.middle += 1
+                    }
+                }
+                for (from, to) in [(0, low), (low, count - high), (count - high, count)] where to - from > 1 {
+                    var band = UnsafeMutableBufferPointer(rebasing: target[from..<to])
+                    var sorted = true
+                    for index in 1..<band.count where !(band[index - 1] < band[index]) {
+                        sorted = false
+                        break
+                    }
+                    if !sorted { band.sort() }
+                }
+            }
+        }
+        swap(&entries, &scratch)
     }
 
     /// Three or more normalized keys: laid out row by row in one array, compared key by key.
@@ -310,7 +361,14 @@ private enum SortKey {
 /// A row with its normalized ORDER BY keys, ordered by the keys and then by row (a stable order).
 private protocol WindowSortEntry: Comparable {
     var row: Int { get }
+    /// 0 when the first key is the lowest possible, 2 when it is the highest, else 1.
+    var band: Int { get }
     func hasSameKeys(as other: Self) -> Bool
+}
+
+/// The band of a first key: 0 for the lowest key, 2 for the highest, else 1.
+@inline(__always) private func band(of key: UInt64) -> Int {
+    key == 0 ? 0 : key == .max ? 2 : 1
 }
 
 private struct OneKey: WindowSortEntry {
@@ -320,6 +378,8 @@ private struct OneKey: WindowSortEntry {
     static func < (lhs: OneKey, rhs: OneKey) -> Bool {
         lhs.key != rhs.key ? lhs.key < rhs.key : lhs.row < rhs.row
     }
+
+    var band: Int { QueryEngine.band(of: key) }
 
     func hasSameKeys(as other: OneKey) -> Bool { key == other.key }
 }
@@ -334,6 +394,8 @@ private struct TwoKeys: WindowSortEntry {
         if lhs.second != rhs.second { return lhs.second < rhs.second }
         return lhs.row < rhs.row
     }
+
+    var band: Int { QueryEngine.band(of: first) }
 
     func hasSameKeys(as other: TwoKeys) -> Bool { first == other.first && second == other.second }
 }
