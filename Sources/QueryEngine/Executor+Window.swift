@@ -28,16 +28,24 @@ extension Executor {
 
     private func compute(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
         switch window.function {
-        case .rowNumber, .rank, .denseRank:
-            return try ranks(window.function, order)
+        case .rowNumber:
+            return try ranks(.rowNumber, order)
+        case .rank:
+            return try ranks(.rank, order)
+        case .denseRank:
+            return try ranks(.denseRank, order)
         case .percentRank, .cumeDist:
             return try relativeRanks(window.function, order)
         case .ntile:
             return try ntile(window, order, try evaluator.evaluate(window.arguments[0], relation))
         case .lag, .lead:
             return try shifted(window, order, relation)
-        case .firstValue, .lastValue, .nthValue:
-            return try frameValue(window, order, relation)
+        case .firstValue:
+            return try frameValue(window, .first, order, relation)
+        case .lastValue:
+            return try frameValue(window, .last, order, relation)
+        case .nthValue:
+            return try frameValue(window, .nth, order, relation)
         case .aggregate(let function):
             return try frameAggregate(window, function, order, relation)
         }
@@ -54,8 +62,10 @@ extension Executor {
 
     // MARK: Ranking
 
+    private enum Ranking { case rowNumber, rank, denseRank }
+
     /// row_number, rank, dense_rank.
-    private func ranks(_ function: WindowFunction, _ order: WindowOrder) throws -> Column {
+    private func ranks(_ ranking: Ranking, _ order: WindowOrder) throws -> Column {
         let rows = order.rows
         let peerStarts = order.peerStarts
         var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
@@ -67,10 +77,10 @@ extension Executor {
                     rank = position - start + 1
                     dense += 1
                 }
-                switch function {
+                switch ranking {
+                case .rowNumber: output[rows[position]] = Int64(position - start + 1)
                 case .rank: output[rows[position]] = Int64(rank)
                 case .denseRank: output[rows[position]] = Int64(dense)
-                default: output[rows[position]] = Int64(position - start + 1)
                 }
             }
         }
@@ -288,8 +298,11 @@ extension Executor {
         }
     }
 
+    /// Which row of the frame a value function takes.
+    private enum FramePick { case first, last, nth }
+
     /// first_value, last_value, nth_value over each row's frame.
-    private func frameValue(_ window: BoundWindow, _ order: WindowOrder, _ relation: Relation) throws -> Column {
+    private func frameValue(_ window: BoundWindow, _ pick: FramePick, _ order: WindowOrder, _ relation: Relation) throws -> Column {
         let values = try evaluator.evaluate(window.arguments[0], relation)
         let positions = try window.arguments.count > 1 ? evaluator.evaluate(window.arguments[1], relation) : nil
         let frames = try frames(window, order, relation)
@@ -298,10 +311,10 @@ extension Executor {
         try forEachPartition(order) { start, end in
             for position in start..<end {
                 let (from, to) = frames.bounds(position, start, end)
-                switch window.function {
-                case .firstValue: if from < to { sources[rows[position]] = rows[from] }
-                case .lastValue: if from < to { sources[rows[position]] = rows[to - 1] }
-                default:
+                switch pick {
+                case .first: if from < to { sources[rows[position]] = rows[from] }
+                case .last: if from < to { sources[rows[position]] = rows[to - 1] }
+                case .nth:
                     switch positions?.value(at: rows[position]) {
                     case .int(let nth)? where nth > 0:
                         if nth <= Int64(to - from) { sources[rows[position]] = rows[from + Int(nth) - 1] }
