@@ -101,16 +101,27 @@ extension Binder {
     /// The frame of a window function: as written, or DuckDB's default.
     private func bindFrame(_ over: WindowSpec, function: WindowFunction) throws -> BoundFrame {
         guard let frame = over.frame, function.usesFrame else { return .standard }
+        var kinds: [(isInterval: Bool, span: SourceSpan)] = []
         func bound(_ written: WindowFrame.Bound) throws -> FrameBound {
             switch written {
             case .unboundedPreceding: return .unboundedPreceding
             case .unboundedFollowing: return .unboundedFollowing
             case .currentRow: return .currentRow
-            case .preceding(let offset): return .preceding(try frameOffset(offset, unit: frame.unit))
-            case .following(let offset): return .following(try frameOffset(offset, unit: frame.unit))
+            case .preceding(let offset):
+                let (amount, isInterval) = try frameOffset(offset, unit: frame.unit)
+                kinds.append((isInterval, offset.span))
+                return .preceding(amount)
+            case .following(let offset):
+                let (amount, isInterval) = try frameOffset(offset, unit: frame.unit)
+                kinds.append((isInterval, offset.span))
+                return .following(amount)
             }
         }
-        let bound = BoundFrame(unit: frame.unit, start: try bound(frame.start), end: try bound(frame.end))
+        var bound = BoundFrame(unit: frame.unit, start: try bound(frame.start), end: try bound(frame.end))
+        if kinds.count == 2, kinds[0].isInterval != kinds[1].isInterval {
+            throw Diagnostic(.binder, "the offsets of a RANGE frame must both be INTERVALs or both numbers", at: kinds[1].span)
+        }
+        bound.intervalOffsets = kinds.first?.isInterval ?? false
         switch bound.start {
         case .unboundedFollowing:
             throw Diagnostic(.parser, "Frame start cannot be UNBOUNDED FOLLOWING", at: over.span)
@@ -128,22 +139,31 @@ extension Binder {
             throw Diagnostic(.parser, "Frame end cannot be UNBOUNDED PRECEDING", at: over.span)
         }
         if bound.hasRangeOffset, over.orderBy.count != 1 {
-            throw Diagnostic(.binder, "RANGE frames with an offset need exactly one ORDER BY key (a number), not \(over.orderBy.count)", at: over.span)
+            throw Diagnostic(.binder, "RANGE frames with an offset need exactly one ORDER BY key (a number or a timestamp), not \(over.orderBy.count)", at: over.span)
         }
         return bound
     }
 
-    /// `n` of `n PRECEDING`/`n FOLLOWING`: a constant, a non-negative integer for ROWS and a
-    /// non-negative number for RANGE.
-    private func frameOffset(_ expression: Expr, unit: WindowFrame.Unit) throws -> Double {
+    /// `n` of `n PRECEDING`/`n FOLLOWING`: a constant, a non-negative integer for ROWS, and for
+    /// RANGE a non-negative number or an INTERVAL of days and time (returned in microseconds).
+    private func frameOffset(_ expression: Expr, unit: WindowFrame.Unit) throws -> (amount: Double, isInterval: Bool) {
         let value = try withWindows(.forbidden("window function calls cannot be nested")) { try constantValue(expression) }
         switch (value, unit) {
         case (.int(let offset), _) where offset >= 0 && offset <= Int64(Int32.max):
-            return Double(offset)
+            return (Double(offset), false)
         case (.double(let offset), .range) where offset >= 0 && offset.isFinite:
-            return offset
+            return (offset, false)
+        case (.interval(let interval), .range) where interval.months == 0:
+            let (dayMicros, overflow) = interval.days.multipliedReportingOverflow(by: FrameBound.microsPerDay)
+            let (micros, overflowAgain) = dayMicros.addingReportingOverflow(interval.micros)
+            guard !overflow, !overflowAgain, micros >= 0 else {
+                throw Diagnostic(.binder, "a RANGE frame offset must not be negative, not \(Render.text(value))", at: expression.span)
+            }
+            return (Double(micros), true)
+        case (.interval, .range):
+            throw Diagnostic(.notImplemented, "RANGE frame offsets in months or years are not supported yet; write days (INTERVAL 30 DAY)", at: expression.span)
         default:
-            let kind = unit == .rows ? "a non-negative integer" : "a non-negative number"
+            let kind = unit == .rows ? "a non-negative integer" : "a non-negative number or INTERVAL"
             throw Diagnostic(.binder, "a \(unit.rawValue) frame offset must be \(kind), not \(Render.text(value))", at: expression.span)
         }
     }

@@ -232,13 +232,19 @@ extension Executor {
         private mutating func findRangeBounds(_ order: WindowOrder, _ key: Column, descending: Bool) throws {
             let rows = order.rows
             var values = [Double](repeating: .nan, count: key.count)
+            let intervals = frame.intervalOffsets
             for rowIndex in 0..<key.count {
                 switch key.value(at: rowIndex) {
-                case .int(let integer): values[rowIndex] = Double(integer)
-                case .double(let number): values[rowIndex] = number
+                case .int(let integer) where !intervals: values[rowIndex] = Double(integer)
+                case .double(let number) where !intervals: values[rowIndex] = number
+                case .timestamp(let micros) where intervals: values[rowIndex] = Double(micros)
                 case .null: break
+                case .timestamp:
+                    throw Diagnostic(.binder, "RANGE frames over a TIMESTAMP key need INTERVAL offsets (RANGE BETWEEN INTERVAL 7 DAY PRECEDING AND CURRENT ROW)")
                 case let other:
-                    throw Diagnostic(.binder, "RANGE frames with an offset need a numeric ORDER BY key, not \(DataType.of(other))")
+                    throw Diagnostic(.binder, intervals
+                        ? "RANGE frames with INTERVAL offsets need a TIMESTAMP ORDER BY key, not \(DataType.of(other))"
+                        : "RANGE frames with an offset need a numeric ORDER BY key, not \(DataType.of(other))")
                 }
             }
             rangeStarts = [Int](repeating: 0, count: rows.count)

@@ -93,19 +93,26 @@ enum FrameBound: Equatable {
     case following(Double)
     case unboundedFollowing
 
-    var text: String {
+    /// The bound as written; `interval` when its offset is an INTERVAL in microseconds.
+    func text(interval: Bool) -> String {
         switch self {
         case .unboundedPreceding: return "UNBOUNDED PRECEDING"
-        case .preceding(let offset): return "\(Self.text(offset)) PRECEDING"
+        case .preceding(let offset): return "\(Self.text(offset, interval: interval)) PRECEDING"
         case .currentRow: return "CURRENT ROW"
-        case .following(let offset): return "\(Self.text(offset)) FOLLOWING"
+        case .following(let offset): return "\(Self.text(offset, interval: interval)) FOLLOWING"
         case .unboundedFollowing: return "UNBOUNDED FOLLOWING"
         }
     }
 
-    private static func text(_ offset: Double) -> String {
-        offset == offset.rounded() && offset.magnitude < 1e15 ? String(Int64(offset)) : String(offset)
+    private static func text(_ offset: Double, interval: Bool) -> String {
+        if interval {
+            let micros = Int64(offset)
+            return "INTERVAL '\(Interval(days: micros / Self.microsPerDay, micros: micros % Self.microsPerDay))'"
+        }
+        return offset == offset.rounded() && offset.magnitude < 1e15 ? String(Int64(offset)) : String(offset)
     }
+
+    static let microsPerDay: Int64 = 86_400_000_000
 
     /// Whether the bound is `n PRECEDING` or `n FOLLOWING`.
     var hasOffset: Bool {
@@ -122,12 +129,14 @@ struct BoundFrame: Equatable {
     var unit: WindowFrame.Unit
     var start: FrameBound
     var end: FrameBound
+    /// Whether the offsets are INTERVALs (in microseconds), for a RANGE over a TIMESTAMP key.
+    var intervalOffsets = false
 
     /// DuckDB's default: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (with no ORDER BY every
     /// row is a peer, so the whole partition).
     static let standard = BoundFrame(unit: .range, start: .unboundedPreceding, end: .currentRow)
 
-    var text: String { "\(unit.rawValue) BETWEEN \(start.text) AND \(end.text)" }
+    var text: String { "\(unit.rawValue) BETWEEN \(start.text(interval: intervalOffsets)) AND \(end.text(interval: intervalOffsets))" }
 
     /// A RANGE frame with `n PRECEDING` or `n FOLLOWING`: bounds found by the ORDER BY key's value.
     var hasRangeOffset: Bool { unit == .range && (start.hasOffset || end.hasOffset) }
