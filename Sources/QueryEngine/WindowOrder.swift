@@ -134,7 +134,7 @@ struct WindowOrder {
             }
         }
         guard low + high > 0 else {
-            entries.sort()
+            entries.withUnsafeMutableBufferPointer { Self.sort($0) }
             return
         }
         scratch.removeAll(keepingCapacity: true)
@@ -163,11 +163,62 @@ struct WindowOrder {
                         sorted = false
                         break
                     }
-                    if !sorted { band.sort() }
+                    if !sorted { Self.sort(band) }
                 }
             }
         }
         swap(&entries, &scratch)
+    }
+
+    /// Sorts entries by keys, then row: by comparisons, or for a large partition (a window over
+    /// the whole history) by radix.
+    private static func sort<Entry: WindowSortEntry>(_ entries: UnsafeMutableBufferPointer<Entry>) {
+        var entries = entries
+        if entries.count < 1 << 15 {
+            entries.sort()
+        } else {
+            radixSort(entries)
+        }
+    }
+
+    /// LSD radix sort by the keys, 16 bits a pass, the last key first; a pass whose digit is the
+    /// same in every entry is skipped. Stable, so entries in row order end up ordered by keys,
+    /// then row.
+    private static func radixSort<Entry: WindowSortEntry>(_ entries: UnsafeMutableBufferPointer<Entry>) {
+        let count = entries.count
+        var other = ContiguousArray(entries)
+        var counts = [Int](repeating: 0, count: 1 << 16)
+        var inEntries = true
+        other.withUnsafeMutableBufferPointer { other in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for keyIndex in stride(from: Entry.keyCount - 1, through: 0, by: -1) {
+                    for shift in stride(from: UInt64(0), to: 64, by: 16) {
+                        let source = inEntries ? entries : other
+                        let target = inEntries ? other : entries
+                        @inline(__always) func digit(_ entry: Entry) -> Int { Int(truncatingIfNeeded: (entry.key(keyIndex) >> shift) & 0xFFFF) }
+                        for index in 0..<counts.count { counts[index] = 0 }
+                        for index in 0..<count { counts[digit(source[index])] += 1 }
+                        if counts[digit(source[0])] == count { continue }
+                        var offset = 0
+                        for index in 0..<counts.count {
+                            let bucket = counts[index]
+                            counts[index] = offset
+                            offset += bucket
+                        }
+                        for index in 0..<count {
+                            let entry = source[index]
+                            let bucket = digit(entry)
+                            target[counts[bucket]] = entry
+                            counts[bucket] += 1
+                        }
+                        inEntries.toggle()
+                    }
+                }
+                if !inEntries {
+                    for index in 0..<count { entries[index] = other[index] }
+                }
+            }
+        }
     }
 
     /// Three or more normalized keys: laid out row by row in one array, compared key by key.
@@ -363,6 +414,9 @@ private protocol WindowSortEntry: Comparable {
     var row: Int { get }
     /// 0 when the first key is the lowest possible, 2 when it is the highest, else 1.
     var band: Int { get }
+    /// How many keys an entry has, and each of them.
+    static var keyCount: Int { get }
+    func key(_ index: Int) -> UInt64
     func hasSameKeys(as other: Self) -> Bool
 }
 
@@ -380,6 +434,9 @@ private struct OneKey: WindowSortEntry {
     }
 
     var band: Int { QueryEngine.band(of: key) }
+    static var keyCount: Int { 1 }
+
+    func key(_ index: Int) -> UInt64 { key }
 
     func hasSameKeys(as other: OneKey) -> Bool { key == other.key }
 }
@@ -396,6 +453,9 @@ private struct TwoKeys: WindowSortEntry {
     }
 
     var band: Int { QueryEngine.band(of: first) }
+    static var keyCount: Int { 2 }
+
+    func key(_ index: Int) -> UInt64 { index == 0 ? first : second }
 
     func hasSameKeys(as other: TwoKeys) -> Bool { first == other.first && second == other.second }
 }
