@@ -67,8 +67,8 @@ extension Binder {
         } else if !function.arity.contains(call.arguments.count) || (function.name == "count" && call.arguments.isEmpty) {
             throw arityError(call, function.name == "count" ? 1...1 : function.arity, span: span)
         }
-        if call.distinct {
-            throw Diagnostic(.notImplemented, "DISTINCT in a window function is not supported yet", at: span)
+        if call.distinct, !isAggregate {
+            throw Diagnostic(.binder, "DISTINCT applies to aggregates only, not to \(call.name.text)()", at: span)
         }
         if !call.orderBy.isEmpty {
             throw Diagnostic(.notImplemented, "ORDER BY inside the arguments of a window function is not supported yet; order in OVER (…)", at: span)
@@ -92,6 +92,7 @@ extension Binder {
                 },
                 frame: frame,
                 filter: try call.filter.map(child),
+                distinct: call.distinct,
                 star: call.star,
                 span: span)
         }

@@ -348,13 +348,16 @@ extension Executor {
         }
         let filter = try window.filter.map { try evaluator.evaluate($0, relation) }
         let frames = try frames(window, order, relation)
-        if filter == nil, let typed = try numericFrameAggregate(function.name, arguments.first, order, frames) { return typed }
+        if filter == nil, !window.distinct, let typed = try numericFrameAggregate(function.name, arguments.first, order, frames) { return typed }
         let rows = order.rows
         var output = [Value](repeating: .null, count: rows.count)
-        func add(_ row: Int, to accumulator: Accumulator) throws {
+        /// Adds a row's arguments, unless FILTER drops them or (DISTINCT) they are NULL or `seen`.
+        func add(_ row: Int, to accumulator: Accumulator, seen: inout Set<[Value]>) throws {
             if let filter, filter.value(at: row) != .bool(true) { return }
+            let values = arguments.map { $0.value(at: row) }
+            if window.distinct, values.contains(where: \.isNull) || !seen.insert(values).inserted { return }
             do {
-                try accumulator.add(arguments.map { $0.value(at: row) })
+                try accumulator.add(values)
             } catch {
                 throw Diagnostic(error.phase, error.message, at: window.span)
             }
@@ -363,6 +366,7 @@ extension Executor {
         try forEachPartition(order) { start, end in
             if window.frame.start == .unboundedPreceding {
                 let accumulator = function.makeAccumulator()
+                var seen: Set<[Value]> = []
                 var added = start
                 var last: (end: Int, value: Value)?
                 for position in start..<end {
@@ -372,7 +376,7 @@ extension Executor {
                         continue
                     }
                     while added < to {
-                        try add(rows[added], to: accumulator)
+                        try add(rows[added], to: accumulator, seen: &seen)
                         added += 1
                     }
                     let value = accumulator.result()
@@ -381,6 +385,7 @@ extension Executor {
                 }
             } else if window.frame.end == .unboundedFollowing, orderFree {
                 let accumulator = function.makeAccumulator()
+                var seen: Set<[Value]> = []
                 var added = end
                 var last: (start: Int, value: Value)?
                 for position in stride(from: end - 1, through: start, by: -1) {
@@ -391,7 +396,7 @@ extension Executor {
                     }
                     while added > from {
                         added -= 1
-                        try add(rows[added], to: accumulator)
+                        try add(rows[added], to: accumulator, seen: &seen)
                     }
                     let value = accumulator.result()
                     output[rows[position]] = value
@@ -401,7 +406,8 @@ extension Executor {
                 for position in start..<end {
                     let (from, to) = frames.bounds(position, start, end)
                     let accumulator = function.makeAccumulator()
-                    for framePosition in from..<to { try add(rows[framePosition], to: accumulator) }
+                    var seen: Set<[Value]> = []
+                    for framePosition in from..<to { try add(rows[framePosition], to: accumulator, seen: &seen) }
                     output[rows[position]] = accumulator.result()
                 }
             }

@@ -64,7 +64,7 @@ enum Explain {
         if !window.partitionBy.isEmpty { clauses.append("PARTITION BY " + window.partitionBy.map(\.explained).joined(separator: ", ")) }
         if !window.orderBy.isEmpty { clauses.append("ORDER BY " + describe(window.orderBy)) }
         if window.function.usesFrame, window.frame != .standard { clauses.append(window.frame.text) }
-        let arguments = window.star ? "*" : window.arguments.map(\.explained).joined(separator: ", ")
+        let arguments = window.star ? "*" : (window.distinct ? "DISTINCT " : "") + window.arguments.map(\.explained).joined(separator: ", ")
         return "\(window.function.name)(\(arguments))" + (window.filter.map { " FILTER \($0.explained)" } ?? "") + " OVER (\(clauses.joined(separator: " ")))"
     }
 

@@ -151,6 +151,8 @@ struct BoundWindow {
     var frame: BoundFrame
     /// `FILTER (WHERE …)` of an aggregate.
     var filter: BoundExpr?
+    /// `count(DISTINCT x) OVER (…)`: each distinct non-NULL argument once per frame.
+    var distinct: Bool
     /// `count(*)`
     var star: Bool
     var span: SourceSpan
@@ -158,7 +160,7 @@ struct BoundWindow {
     /// Canonical text: equal windows are computed once.
     var key: String {
         let order = orderBy.map { "\($0.expression.key)\($0.descending)\($0.nullsFirst)" }.joined(separator: ",")
-        return "\(function.name)(\(star ? "*" : arguments.map(\.key).joined(separator: ",")))|\(filter?.key ?? "")|\(partitionBy.map(\.key).joined(separator: ","))|\(order)|\(frame.text)"
+        return "\(function.name)(\(distinct ? "DISTINCT " : "")\(star ? "*" : arguments.map(\.key).joined(separator: ",")))|\(filter?.key ?? "")|\(partitionBy.map(\.key).joined(separator: ","))|\(order)|\(frame.text)"
     }
 
     /// Canonical text of the window alone (PARTITION BY and ORDER BY): windows that share it
