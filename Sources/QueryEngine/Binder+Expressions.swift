@@ -139,6 +139,9 @@ extension Binder {
             throw Diagnostic(.catalog, "Scalar Function with name \(call.name.text) does not exist!", at: call.name.span,
                              candidates: Suggest.candidates(for: name, among: Functions.names + AggregateFunction.names + WindowFunction.names))
         }
+        if call.ignoreNulls {
+            throw Diagnostic(.binder, "IGNORE NULLS applies to window functions (lag, lead, first_value, last_value, nth_value) with OVER (…)", at: span)
+        }
         if call.distinct || call.star || call.filter != nil || !call.orderBy.isEmpty {
             throw Diagnostic(.binder, "\(call.name.text) is not an aggregate: DISTINCT, *, FILTER and ORDER BY apply to aggregates only", at: span)
         }
@@ -240,6 +243,9 @@ final class Aggregation {
             }
         } else if !function.arity.contains(call.arguments.count) || (function.name == "count" && call.arguments.isEmpty) {
             throw binder.arityError(call, function.name == "count" ? 1...1 : function.arity, span: span)
+        }
+        if call.ignoreNulls {
+            throw Diagnostic(.binder, "IGNORE NULLS applies to window functions (lag, lead, first_value, last_value, nth_value) with OVER (…)", at: span)
         }
         let arguments = try call.arguments.map { try binder.bindExpression($0, in: scope) }
         let filter = try call.filter.map { try binder.bindExpression($0, in: scope) }

@@ -73,6 +73,9 @@ extension Binder {
         if !call.orderBy.isEmpty {
             throw Diagnostic(.notImplemented, "ORDER BY inside the arguments of a window function is not supported yet; order in OVER (…)", at: span)
         }
+        if call.ignoreNulls, !function.takesIgnoreNulls {
+            throw Diagnostic(.binder, "IGNORE NULLS applies to lag, lead, first_value, last_value and nth_value, not to \(call.name.text)()", at: span)
+        }
         if call.filter != nil, !isAggregate {
             throw Diagnostic(.binder, "FILTER applies to aggregates only, not to \(call.name.text)()", at: span)
         }
@@ -93,6 +96,7 @@ extension Binder {
                 frame: frame,
                 filter: try call.filter.map(child),
                 distinct: call.distinct,
+                ignoreNulls: call.ignoreNulls,
                 star: call.star,
                 span: span)
         }

@@ -150,6 +150,8 @@ extension Executor {
         /// The source row of each row; -1: outside the partition (the default), -2: NULL offset.
         var sources = [Int](repeating: -1, count: rows.count)
         try forEachPartition(order) { start, end in
+            // IGNORE NULLS: count offsets over the positions whose value is not NULL.
+            let present = window.ignoreNulls ? Self.nonNullPositions(values, rows, start, end) : []
             for position in start..<end {
                 var offset = 1
                 if let offsets {
@@ -162,6 +164,20 @@ extension Executor {
                         throw Diagnostic(.invalidInput, "\(window.function.name): the offset must be an integer, not \(Render.text(other))", at: window.span)
                     }
                 }
+                if window.ignoreNulls {
+                    let steps = backwards ? -offset : offset
+                    let index: Int
+                    if steps > 0 {
+                        index = Self.firstIndex(in: present, atLeast: position + 1) + steps - 1
+                    } else if steps < 0 {
+                        index = Self.firstIndex(in: present, atLeast: position) + steps
+                    } else {
+                        sources[rows[position]] = rows[position]
+                        continue
+                    }
+                    if index >= 0, index < present.count { sources[rows[position]] = rows[present[index]] }
+                    continue
+                }
                 let target = backwards ? position - offset : position + offset
                 if target >= start, target < end { sources[rows[position]] = rows[target] }
             }
@@ -172,6 +188,23 @@ extension Executor {
             builder.append(source >= 0 ? values.value(at: source) : source == -1 ? defaults.value(at: row) : .null)
         }
         return builder.finish()
+    }
+
+    /// The positions `start..<end` whose row's value is not NULL, in order.
+    private static func nonNullPositions(_ values: Column, _ rows: [Int], _ start: Int, _ end: Int) -> [Int] {
+        (start..<end).filter { values.isValid(rows[$0]) && !values.value(at: rows[$0]).isNull }
+    }
+
+    /// The index of the first element of the ascending `positions` that is at least `target`
+    /// (`positions.count` when none is).
+    private static func firstIndex(in positions: [Int], atLeast target: Int) -> Int {
+        var low = 0
+        var high = positions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if positions[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// The rows of `column` at `sources`, NULL where a source is negative.
@@ -315,21 +348,28 @@ extension Executor {
         let rows = order.rows
         var sources = [Int](repeating: -1, count: rows.count)
         try forEachPartition(order) { start, end in
+            let present = window.ignoreNulls ? Self.nonNullPositions(values, rows, start, end) : []
             for position in start..<end {
                 let (from, to) = frames.bounds(position, start, end)
+                // The frame as a range of indices: into the positions, or (IGNORE NULLS) into the
+                // positions whose value is not NULL.
+                let first = window.ignoreNulls ? Self.firstIndex(in: present, atLeast: from) : from
+                let last = window.ignoreNulls ? Self.firstIndex(in: present, atLeast: to) : to
+                let chosen: Int?
                 switch pick {
-                case .first: if from < to { sources[rows[position]] = rows[from] }
-                case .last: if from < to { sources[rows[position]] = rows[to - 1] }
+                case .first: chosen = first < last ? first : nil
+                case .last: chosen = first < last ? last - 1 : nil
                 case .nth:
                     switch positions?.value(at: rows[position]) {
                     case .int(let nth)? where nth > 0:
-                        if nth <= Int64(to - from) { sources[rows[position]] = rows[from + Int(nth) - 1] }
+                        chosen = nth <= Int64(last - first) ? first + Int(nth) - 1 : nil
                     case .null?, nil:
-                        continue
+                        chosen = nil
                     case let other?:
                         throw Diagnostic(.invalidInput, "Argument for nth_value must be a positive integer, not \(Render.text(other))", at: window.span)
                     }
                 }
+                if let chosen { sources[rows[position]] = rows[window.ignoreNulls ? present[chosen] : chosen] }
             }
         }
         return Self.gather(values, sources)

@@ -65,7 +65,7 @@ enum Explain {
         if !window.orderBy.isEmpty { clauses.append("ORDER BY " + describe(window.orderBy)) }
         if window.function.usesFrame, window.frame != .standard { clauses.append(window.frame.text) }
         let arguments = window.star ? "*" : (window.distinct ? "DISTINCT " : "") + window.arguments.map(\.explained).joined(separator: ", ")
-        return "\(window.function.name)(\(arguments))" + (window.filter.map { " FILTER \($0.explained)" } ?? "") + " OVER (\(clauses.joined(separator: " ")))"
+        return "\(window.function.name)(\(arguments)\(window.ignoreNulls ? " IGNORE NULLS" : ""))" + (window.filter.map { " FILTER \($0.explained)" } ?? "") + " OVER (\(clauses.joined(separator: " ")))"
     }
 
     private static func describe(_ field: ScanField) -> String {

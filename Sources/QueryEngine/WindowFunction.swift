@@ -74,6 +74,14 @@ enum WindowFunction {
         }
     }
 
+    /// Whether `IGNORE NULLS` applies (the navigation and value functions).
+    var takesIgnoreNulls: Bool {
+        switch self {
+        case .lag, .lead, .firstValue, .lastValue, .nthValue: return true
+        case .rowNumber, .rank, .denseRank, .percentRank, .cumeDist, .ntile, .aggregate: return false
+        }
+    }
+
     /// Whether the frame clause applies (aggregates and the value functions); ranking and
     /// lag/lead look at the whole partition.
     var usesFrame: Bool {
@@ -153,6 +161,8 @@ struct BoundWindow {
     var filter: BoundExpr?
     /// `count(DISTINCT x) OVER (…)`: each distinct non-NULL argument once per frame.
     var distinct: Bool
+    /// `lag(x IGNORE NULLS)`, `last_value(x IGNORE NULLS)`: rows where x is NULL are skipped.
+    var ignoreNulls: Bool
     /// `count(*)`
     var star: Bool
     var span: SourceSpan
@@ -160,7 +170,7 @@ struct BoundWindow {
     /// Canonical text: equal windows are computed once.
     var key: String {
         let order = orderBy.map { "\($0.expression.key)\($0.descending)\($0.nullsFirst)" }.joined(separator: ",")
-        return "\(function.name)(\(distinct ? "DISTINCT " : "")\(star ? "*" : arguments.map(\.key).joined(separator: ",")))|\(filter?.key ?? "")|\(partitionBy.map(\.key).joined(separator: ","))|\(order)|\(frame.text)"
+        return "\(function.name)(\(distinct ? "DISTINCT " : "")\(star ? "*" : arguments.map(\.key).joined(separator: ",")))\(ignoreNulls ? " IGNORE NULLS" : "")|\(filter?.key ?? "")|\(partitionBy.map(\.key).joined(separator: ","))|\(order)|\(frame.text)"
     }
 
     /// Canonical text of the window alone (PARTITION BY and ORDER BY): windows that share it
