@@ -61,6 +61,14 @@ SUITE = {
         """SELECT count(*), avg("train/loss") FROM history""",
         """SELECT count(*), avg("train/loss") FROM history""",
     ),
+    "Q7 best step per run with a window function": (
+        """SELECT run_id, _step, "val/acc" FROM history
+           QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY "val/acc" DESC, _step) = 1
+           ORDER BY "val/acc" DESC, run_id LIMIT 20""",
+        """SELECT run_id, _step, "val/acc" FROM history
+           QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY isnan("val/acc") NULLS LAST, "val/acc" DESC NULLS LAST, _step) = 1
+           ORDER BY isnan("val/acc") NULLS LAST, "val/acc" DESC NULLS LAST, run_id LIMIT 20""",
+    ),
 }
 
 

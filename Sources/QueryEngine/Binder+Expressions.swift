@@ -126,15 +126,21 @@ extension Binder {
 
     private func bindFunction(_ call: FunctionCall, span: SourceSpan, child: (Expr) throws -> BoundExpr) throws -> BoundExpr {
         if let over = call.over {
-            throw Diagnostic(.notImplemented, "window functions (OVER) are not supported yet", at: over.span)
+            return try bindWindowCall(call, over: over, span: span, child: child)
         }
         let name = call.name.text.lowercased()
         if AggregateFunction.lookup(name) != nil {
             throw Diagnostic(.binder, "aggregate function calls cannot be used here", at: span)
         }
+        if WindowFunction.lookup(name) != nil {
+            throw Diagnostic(.binder, "\(call.name.text)() is a window function: it needs OVER (…), e.g. \(call.name.text)() OVER (PARTITION BY run_id ORDER BY _step)", at: span)
+        }
         guard let function = Functions.lookup(name) else {
             throw Diagnostic(.catalog, "Scalar Function with name \(call.name.text) does not exist!", at: call.name.span,
-                             candidates: Suggest.candidates(for: name, among: Functions.names + AggregateFunction.names))
+                             candidates: Suggest.candidates(for: name, among: Functions.names + AggregateFunction.names + WindowFunction.names))
+        }
+        if call.ignoreNulls {
+            throw Diagnostic(.binder, "IGNORE NULLS applies to window functions (lag, lead, first_value, last_value, nth_value) with OVER (…)", at: span)
         }
         if call.distinct || call.star || call.filter != nil || !call.orderBy.isEmpty {
             throw Diagnostic(.binder, "\(call.name.text) is not an aggregate: DISTINCT, *, FILTER and ORDER BY apply to aggregates only", at: span)
@@ -155,31 +161,9 @@ extension Binder {
         return Diagnostic(.binder, "\(call.name.text)() takes \(expected) argument\(expected == "1" ? "" : "s"), not \(call.arguments.count)", at: span)
     }
 
-    /// The span of the first aggregate call in `expression` (not looking into subqueries).
+    /// The span of the first aggregate call in `expression` (not a window aggregate; not looking into subqueries).
     func firstAggregate(in expression: Expr) -> SourceSpan? {
-        switch expression.kind {
-        case .function(let call):
-            if call.over == nil, AggregateFunction.lookup(call.name.text) != nil { return expression.span }
-            for argument in call.arguments { if let found = firstAggregate(in: argument) { return found } }
-            return nil
-        case .literal, .column, .subquery, .exists: return nil
-        case .unary(_, let operand), .isNull(let operand, _), .cast(let operand, _, _), .interval(let operand, _), .inSubquery(let operand, _, _):
-            return firstAggregate(in: operand)
-        case .binary(_, let left, let right), .inExpression(let left, let right, _), .element(let left, let right):
-            return firstAggregate(in: left) ?? firstAggregate(in: right)
-        case .between(let operand, let low, let high, _):
-            return firstAggregate(in: operand) ?? firstAggregate(in: low) ?? firstAggregate(in: high)
-        case .inList(let operand, let list, _):
-            return firstAggregate(in: operand) ?? list.lazy.compactMap(firstAggregate).first
-        case .like(let operand, let pattern, let escape, _, _):
-            return firstAggregate(in: operand) ?? firstAggregate(in: pattern) ?? escape.flatMap(firstAggregate)
-        case .caseWhen(let operand, let branches, let otherwise):
-            return operand.flatMap(firstAggregate)
-                ?? branches.lazy.compactMap { self.firstAggregate(in: $0.condition) ?? self.firstAggregate(in: $0.result) }.first
-                ?? otherwise.flatMap(firstAggregate)
-        case .list(let elements):
-            return elements.lazy.compactMap(firstAggregate).first
-        }
+        firstCall(in: expression) { $0.over == nil && AggregateFunction.lookup($0.name.text) != nil }
     }
 }
 
@@ -225,13 +209,15 @@ final class Aggregation {
         if case .function(let call) = expression.kind, call.over == nil, let function = AggregateFunction.lookup(call.name.text) {
             return try bindAggregate(call, function, span: expression.span)
         }
-        if binder.firstAggregate(in: expression) == nil, let bound = try? binder.bindExpression(expression, in: scope),
+        if binder.firstAggregate(in: expression) == nil, binder.firstWindow(in: expression) == nil,
+            let bound = try? binder.bindExpression(expression, in: scope),
             let position = groups.firstIndex(where: { $0.key == bound.key })
         {
             return .column(groupSlots[position])
         }
         return try binder.bindExpression(expression) { inner in try self.bindAggregated(inner) } column: { path, span in
-            // A column that is neither grouped nor inside an aggregate.
+            // A column that is neither grouped nor inside an aggregate (or, in QUALIFY, a select alias).
+            if (try? binder.resolveColumn(path, in: scope, span: span)) == nil, let alias = binder.selectAlias(path) { return alias }
             let resolved = try binder.resolveColumn(path, in: scope, span: span)
             let bound = BoundExpr.column(resolved.slot)
             if let position = groups.firstIndex(where: { $0.key == bound.key }) { return .column(groupSlots[position]) }
@@ -246,12 +232,20 @@ final class Aggregation {
                 throw Diagnostic(.binder, "aggregate function calls cannot be nested", at: nested)
             }
         }
+        for inner in call.arguments + call.orderBy.map(\.expression) + (call.filter.map { [$0] } ?? []) {
+            if let window = binder.firstWindow(in: inner) {
+                throw Diagnostic(.binder, "aggregate function calls cannot contain window function calls", at: window)
+            }
+        }
         if call.star {
             guard function.name == "count" else {
                 throw Diagnostic(.binder, "\(call.name.text)(*) is not valid; only count(*) takes *", at: span)
             }
         } else if !function.arity.contains(call.arguments.count) || (function.name == "count" && call.arguments.isEmpty) {
             throw binder.arityError(call, function.name == "count" ? 1...1 : function.arity, span: span)
+        }
+        if call.ignoreNulls {
+            throw Diagnostic(.binder, "IGNORE NULLS applies to window functions (lag, lead, first_value, last_value, nth_value) with OVER (…)", at: span)
         }
         let arguments = try call.arguments.map { try binder.bindExpression($0, in: scope) }
         let filter = try call.filter.map { try binder.bindExpression($0, in: scope) }

@@ -57,6 +57,7 @@ extension Binder {
             }
             outer = ancestor.parent
         }
+        if let alias = selectAlias(path) { return alias }
         throw notFound(path, in: scope, span: span)
     }
 

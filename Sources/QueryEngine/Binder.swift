@@ -13,6 +13,10 @@ final class Binder {
     var correlation: [[OuterReference]] = []
     /// How deep binding is inside aggregated expressions (where a correlated subquery cannot run).
     var aggregationDepth = 0
+    /// Whether window functions may appear where binding is (and where they are collected).
+    var windowContext = WindowContext.forbidden("window functions are not allowed here")
+    /// The select list's aliases and what they stand for, while QUALIFY is bound.
+    var selectAliases: [(name: String, bound: BoundExpr)] = []
 
     init(index: RunIndex, source: String) {
         self.index = index
@@ -112,7 +116,7 @@ final class Binder {
     }
 
     /// The value of an expression that reads no columns (a LIMIT, a table function's argument).
-    private func constantValue(_ expression: Expr) throws -> Value {
+    func constantValue(_ expression: Expr) throws -> Value {
         let bound = try bindExpression(expression, in: Scope(tables: [], parent: nil))
         return try Evaluator(executor: Executor(index: index)).evaluate(bound, Relation(columns: [], names: [], count: 1)).value(at: 0)
     }
@@ -120,18 +124,25 @@ final class Binder {
     // MARK: SELECT
 
     private func bindSelect(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, outer: Scope?) throws -> BoundQuery {
+        let savedWindowContext = windowContext
+        let savedAliases = selectAliases
+        defer {
+            windowContext = savedWindowContext
+            selectAliases = savedAliases
+        }
+        selectAliases = []
+        windowContext = .forbidden("window functions are not allowed in FROM or JOIN conditions")
         let from = try core.from.map { try bindJoinConditions(try bindFrom($0, outer: outer), outer: outer) }
         let scope = Scope(tables: from?.tables ?? [], parent: outer, usingPairs: from?.usingPairs ?? [])
 
-        if let qualify = core.qualify {
-            throw Diagnostic(.notImplemented, "QUALIFY is not supported yet", at: qualify.span)
-        }
+        windowContext = .forbidden("WHERE clause cannot contain window functions!")
         let predicate = try core.whereClause.map { clause -> BoundExpr in
             if let aggregate = firstAggregate(in: clause) {
                 throw Diagnostic(.binder, "WHERE clause cannot contain aggregates!", at: aggregate)
             }
             return try bindExpression(clause, in: scope)
         }
+        let windows = WindowCollector()
 
         // The select list, with stars expanded.
         var items: [(expression: Expr?, star: (TableBinding, ScanField?, Int?)?, name: String)] = []
@@ -152,6 +163,7 @@ final class Binder {
             return false
         } || core.having.map { firstAggregate(in: $0) != nil } ?? false
             || orderBy.contains { firstAggregate(in: $0.expression) != nil }
+            || core.qualify.map { firstAggregate(in: $0) != nil } ?? false
         let grouped = core.groupBy != nil || hasAggregates
 
         /// The rows the select list is computed from; built last, once every name is resolved.
@@ -164,6 +176,25 @@ final class Binder {
             return predicate.map { .filter(scanned, $0) } ?? scanned
         }
 
+        /// Window functions over `input` (whose width is `width`), then QUALIFY over their results.
+        func windowed(_ input: LogicalPlan, width: Int, qualify: BoundExpr?) throws -> LogicalPlan {
+            if let clause = core.qualify, windows.windows.isEmpty {
+                throw Diagnostic(.binder, "at least one window function must appear in the SELECT column or QUALIFY clause", at: clause.span)
+            }
+            guard !windows.windows.isEmpty else { return input }
+            windows.assignOutputIndices(after: width)
+            let plan = LogicalPlan.window(input, windows.windows)
+            return qualify.map { .filter(plan, $0) } ?? plan
+        }
+
+        /// QUALIFY, bound as `bind` binds the select list (which its aliases may name).
+        func bindQualify(_ projections: [BoundExpr], _ bind: (Expr) throws -> BoundExpr) throws -> BoundExpr? {
+            guard let clause = core.qualify else { return nil }
+            selectAliases = zip(items, projections).compactMap { item, bound in item.expression == nil ? nil : (item.name, bound) }
+            defer { selectAliases = [] }
+            return try withWindows(.collecting(windows)) { try bind(clause) }
+        }
+
         var projections: [BoundExpr] = []
         var context: ExpressionContext
         if grouped {
@@ -173,7 +204,9 @@ final class Binder {
             switch core.groupBy {
             case .all?:
                 for item in items {
-                    if let expression = item.expression, firstAggregate(in: expression) == nil { groupExpressions.append(expression) }
+                    if let expression = item.expression, firstAggregate(in: expression) == nil, firstWindow(in: expression) == nil {
+                        groupExpressions.append(expression)
+                    }
                     if item.star != nil {
                         throw Diagnostic(.binder, "GROUP BY ALL with * is not supported; name the columns", at: core.span)
                     }
@@ -197,12 +230,14 @@ final class Binder {
             case nil:
                 break
             }
+            windowContext = .forbidden("GROUP BY clause cannot contain window functions!")
             for expression in groupExpressions {
                 if let aggregate = firstAggregate(in: expression) {
                     throw Diagnostic(.binder, "GROUP BY clause cannot contain aggregates!", at: aggregate)
                 }
                 try aggregation.addGroup(expression)
             }
+            windowContext = .collecting(windows)
             for item in items {
                 if let expression = item.expression {
                     projections.append(try aggregation.bind(expression))
@@ -210,21 +245,25 @@ final class Binder {
                     throw Diagnostic(.binder, "* cannot be used with GROUP BY or aggregates; name the columns", at: core.span)
                 }
             }
-            let having = try core.having.map { try aggregation.bind($0) }
+            let having = try withWindows(.forbidden("HAVING clause cannot contain window functions!")) { try core.having.map { try aggregation.bind($0) } }
+            let qualify = try bindQualify(projections) { try aggregation.bind($0) }
             context = .aggregated(aggregation)
             // ORDER BY may add aggregates: bind it before the aggregate node is built.
             let (keys, hidden) = try bindOrderBy(orderBy, names: names, context: context, distinct: core.distinct)
+            windowContext = .forbidden("window functions are not allowed here")
             projections += hidden
             aggregation.assignOutputIndices()
             var plan = LogicalPlan.aggregate(basePlan(), groups: aggregation.groups.map(\.bound), aggregates: aggregation.aggregates,
                               names: aggregation.groups.map(\.name) + aggregation.aggregates.map { $0.function.name })
             if let having { plan = .filter(plan, having) }
+            plan = try windowed(plan, width: aggregation.groups.count + aggregation.aggregates.count, qualify: qualify)
             plan = .project(plan, projections, names: names + hidden.map { _ in "" })
             return try finish(plan, names: names, keys: keys, hiddenCount: hidden.count, distinct: core.distinct, limit: limit, offset: offset)
         } else {
             if let having = core.having {
                 throw Diagnostic(.binder, "HAVING clause without GROUP BY or aggregates", at: having.span)
             }
+            windowContext = .collecting(windows)
             for item in items {
                 if let expression = item.expression {
                     projections.append(try bindExpression(expression, in: scope))
@@ -236,10 +275,14 @@ final class Binder {
                     }
                 }
             }
+            let qualify = try bindQualify(projections) { try bindExpression($0, in: scope) }
             context = .plain(scope)
             let (keys, hidden) = try bindOrderBy(orderBy, names: names, context: context, distinct: core.distinct)
+            windowContext = .forbidden("window functions are not allowed here")
             projections += hidden
-            let plan = LogicalPlan.project(basePlan(), projections, names: names + hidden.map { _ in "" })
+            var plan = basePlan()
+            plan = try windowed(plan, width: from?.tables.reduce(0) { $0 + $1.width } ?? 0, qualify: qualify)
+            plan = .project(plan, projections, names: names + hidden.map { _ in "" })
             return try finish(plan, names: names, keys: keys, hiddenCount: hidden.count, distinct: core.distinct, limit: limit, offset: offset)
         }
     }

@@ -171,7 +171,7 @@ extension Engine {
             keyPaths: paths,
             metadataPaths: metadataPaths,
             bareKeys: (topLevel + historyKeys).flatMap { [Binder.quoteIfNeeded($0), Binder.normalise($0)] },
-            functions: Functions.names + AggregateFunction.names)
+            functions: Functions.names + AggregateFunction.names + WindowFunction.names)
     }
 }
 

@@ -48,7 +48,7 @@ extension Executor {
 
     /// Group ids of one key column (strings, dictionary-encoded or not, or integers), numbered in
     /// first-appearance order, with the first row of each group; nil for other columns.
-    private static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: GroupIDs, firstRows: [Int])? {
+    static func groupIDs(_ key: Column, rowCount: Int) -> (groupOfRow: GroupIDs, firstRows: [Int])? {
         var groupOfRow = GroupIDs()
         var firstRows: [Int] = []
         /// Keys that map to small integers (`slot`, below `slotCount`): a group id per slot.
@@ -110,7 +110,7 @@ extension Executor {
 
     /// Group ids by hashing each row's key (NULL a key like any other), in first-appearance order.
     @inline(__always)
-    private static func numberedByHash<Key: Hashable>(_ rowCount: Int, _ keyOf: (Int) -> Key) -> (groupOfRow: GroupIDs, firstRows: [Int]) {
+    static func numberedByHash<Key: Hashable>(_ rowCount: Int, _ keyOf: (Int) -> Key) -> (groupOfRow: GroupIDs, firstRows: [Int]) {
         var groupOfRow = GroupIDs(repeating: 0, count: rowCount)
         var firstRows: [Int] = []
         var groupOfKey: [Key: UInt32] = [:]

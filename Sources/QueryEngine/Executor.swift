@@ -40,6 +40,8 @@ final class Executor {
             return Relation(columns: columns, names: names, count: relation.count)
         case .aggregate(let input, let groups, let aggregates, let names):
             return try aggregate(try execute(input), groups: groups, aggregates: aggregates, names: names)
+        case .window(let input, let windows):
+            return try window(try execute(input), windows)
         case .sort(let input, let keys):
             let relation = try execute(input)
             return relation.gather(try sortedRows(relation, keys))

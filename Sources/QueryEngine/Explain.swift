@@ -25,8 +25,11 @@ enum Explain {
             let groupText = groups.isEmpty ? "" : " BY " + groups.map(\.explained).joined(separator: ", ")
             lines.append(indent + "AGGREGATE " + aggregates.map { "\($0.function.name)(\($0.distinct ? "DISTINCT " : "")\($0.arguments.isEmpty ? "*" : $0.arguments.map(\.explained).joined(separator: ", ")))" + ($0.filter.map { " FILTER \($0.explained)" } ?? "") }.joined(separator: ", ") + groupText)
             walk(input, depth: depth + 1, into: &lines)
+        case .window(let input, let windows):
+            lines.append(indent + "WINDOW " + windows.map(describe).joined(separator: ", "))
+            walk(input, depth: depth + 1, into: &lines)
         case .sort(let input, let keys):
-            lines.append(indent + "SORT " + keys.map { "\($0.expression.explained) \($0.descending ? "DESC" : "ASC")\($0.nullsFirst ? " NULLS FIRST" : "")" }.joined(separator: ", "))
+            lines.append(indent + "SORT " + describe(keys))
             walk(input, depth: depth + 1, into: &lines)
         case .limit(let input, let limit, let offset):
             lines.append(indent + "LIMIT \(limit.map(String.init) ?? "ALL")" + (offset > 0 ? " OFFSET \(offset)" : ""))
@@ -49,6 +52,20 @@ enum Explain {
             lines.append(indent + "CTE \(shared.name)")
             walk(shared.plan, depth: depth + 1, into: &lines)
         }
+    }
+
+    private static func describe(_ keys: [BoundOrder]) -> String {
+        keys.map { "\($0.expression.explained) \($0.descending ? "DESC" : "ASC")\($0.nullsFirst ? " NULLS FIRST" : "")" }.joined(separator: ", ")
+    }
+
+    /// `row_number() OVER (PARTITION BY #0 ORDER BY #2 DESC)`, with the frame where it applies.
+    private static func describe(_ window: BoundWindow) -> String {
+        var clauses: [String] = []
+        if !window.partitionBy.isEmpty { clauses.append("PARTITION BY " + window.partitionBy.map(\.explained).joined(separator: ", ")) }
+        if !window.orderBy.isEmpty { clauses.append("ORDER BY " + describe(window.orderBy)) }
+        if window.function.usesFrame, window.frame != .standard { clauses.append(window.frame.text) }
+        let arguments = window.star ? "*" : (window.distinct ? "DISTINCT " : "") + window.arguments.map(\.explained).joined(separator: ", ")
+        return "\(window.function.name)(\(arguments)\(window.ignoreNulls ? " IGNORE NULLS" : ""))" + (window.filter.map { " FILTER \($0.explained)" } ?? "") + " OVER (\(clauses.joined(separator: " ")))"
     }
 
     private static func describe(_ field: ScanField) -> String {

@@ -166,6 +166,9 @@ indirect enum LogicalPlan {
     case project(LogicalPlan, [BoundExpr], names: [String])
     /// Groups by `groups` and computes `aggregates`; the output has the groups, then the aggregates.
     case aggregate(LogicalPlan, groups: [BoundExpr], aggregates: [BoundAggregate], names: [String])
+    /// Computes window functions (`row_number() OVER (PARTITION BY run_id ORDER BY _step)`): the
+    /// output has the input's columns, then one column per window function.
+    case window(LogicalPlan, [BoundWindow])
     case sort(LogicalPlan, [BoundOrder])
     case limit(LogicalPlan, limit: Int?, offset: Int)
     case distinct(LogicalPlan)

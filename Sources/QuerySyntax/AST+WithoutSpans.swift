@@ -186,7 +186,8 @@ extension FunctionCall {
             star: star,
             orderBy: orderBy.map { $0.withoutSpans() },
             filter: filter?.withoutSpans(),
-            over: window
+            over: window,
+            ignoreNulls: ignoreNulls
         )
     }
 }

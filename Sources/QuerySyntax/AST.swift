@@ -263,7 +263,8 @@ public struct CaseBranch: Sendable, Equatable {
 }
 
 /// A call: `name([DISTINCT] args | *) [FILTER (WHERE …)] [OVER (…)]`, with an optional
-/// `ORDER BY` inside the parentheses (`string_agg(name, ', ' ORDER BY name)`).
+/// `ORDER BY` inside the parentheses (`string_agg(name, ', ' ORDER BY name)`) and, for window
+/// functions, `IGNORE NULLS` after the arguments (`last_value(x IGNORE NULLS) OVER (…)`).
 public struct FunctionCall: Sendable, Equatable {
     public var name: Name
     public var arguments: [Expr]
@@ -273,8 +274,13 @@ public struct FunctionCall: Sendable, Equatable {
     public var orderBy: [OrderItem]
     public var filter: Expr?
     public var over: WindowSpec?
+    /// `IGNORE NULLS` (`RESPECT NULLS`, the default, is false).
+    public var ignoreNulls: Bool
 
-    public init(name: Name, arguments: [Expr], distinct: Bool = false, star: Bool = false, orderBy: [OrderItem] = [], filter: Expr? = nil, over: WindowSpec? = nil) {
+    public init(
+        name: Name, arguments: [Expr], distinct: Bool = false, star: Bool = false, orderBy: [OrderItem] = [], filter: Expr? = nil,
+        over: WindowSpec? = nil, ignoreNulls: Bool = false
+    ) {
         self.name = name
         self.arguments = arguments
         self.distinct = distinct
@@ -282,10 +288,11 @@ public struct FunctionCall: Sendable, Equatable {
         self.orderBy = orderBy
         self.filter = filter
         self.over = over
+        self.ignoreNulls = ignoreNulls
     }
 }
 
-/// `OVER (PARTITION BY … ORDER BY … [ROWS BETWEEN … AND …])`, parsed for the window-function work.
+/// `OVER (PARTITION BY … ORDER BY … [ROWS BETWEEN … AND …])`: the window of a window function.
 public struct WindowSpec: Sendable, Equatable {
     public var partitionBy: [Expr]
     public var orderBy: [OrderItem]

@@ -508,6 +508,7 @@ private struct Writer {
         } else {
             if call.distinct { output += "DISTINCT " }
             write(call.arguments)
+            if call.ignoreNulls { output += " IGNORE NULLS" }
             if !call.orderBy.isEmpty {
                 output += " ORDER BY "
                 write(call.orderBy)

@@ -377,7 +377,7 @@ extension Parser {
         return Expr(.subquery(query), span: start.through(previousSpan))
     }
 
-    /// `name([DISTINCT|ALL] args [ORDER BY …] | *) [FILTER (WHERE …)] [OVER (…)]`, at the name.
+    /// `name([DISTINCT|ALL] args [IGNORE|RESPECT NULLS] [ORDER BY …] | *) [FILTER (WHERE …)] [OVER (…)]`, at the name.
     private mutating func parseCall() throws -> Expr {
         guard let name = consumeName(allowReserved: false) else { throw syntaxError() }
         advance()
@@ -389,6 +389,11 @@ extension Parser {
             call.distinct = consume(.distinct)
             if !call.distinct { _ = consume(.all) }
             call.arguments = try parseExpressionList()
+            if at(.ignore) || at(.respect), keyword(ahead: 1) == .nulls {
+                call.ignoreNulls = at(.ignore)
+                advance()
+                advance()
+            }
             if at(.order) {
                 call.orderBy = try parseOrderBy()
             }

@@ -136,6 +136,8 @@ extension Shell {
         "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "JOIN", "LEFT JOIN", "ON",
         "USING", "UNION", "UNION ALL", "EXCEPT", "INTERSECT", "WITH", "ASC", "DESC", "NULLS FIRST", "NULLS LAST", "CAST", "TRY_CAST",
         "INTERVAL", "EXPLAIN", "DESCRIBE", "SHOW TABLES", "SHOW KEYS", "EXCLUDE", "FILTER", "TRUE", "FALSE", "EXISTS",
+        "OVER", "PARTITION BY", "QUALIFY", "ROWS BETWEEN", "UNBOUNDED PRECEDING", "UNBOUNDED FOLLOWING", "CURRENT ROW", "PRECEDING",
+        "FOLLOWING",
     ]
 
     /// Completions for `word`, which starts at byte `start` of `line`; nil for file names.

@@ -14,6 +14,8 @@ import Testing
         "WITH t AS (SELECT id, runtime FROM runs) SELECT id FROM t WHERE runtime > (SELECT avg(runtime) FROM t)",
         "SELECT CASE WHEN loss > 1 THEN 'high' ELSE 'low' END, CAST(config.lr AS DOUBLE), 'bert' IN tags FROM runs",
         "SELECT id FROM runs WHERE created_at > now() - INTERVAL 7 DAY UNION SELECT id FROM runs WHERE name LIKE 'a%'",
+        "SELECT run_id, _step, row_number() OVER (PARTITION BY run_id ORDER BY \"val/acc\" DESC) AS r, avg(loss) OVER (PARTITION BY run.name ORDER BY _step ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) FROM history QUALIFY r <= 2",
+        "SELECT project, count(*), rank() OVER (ORDER BY count(*) DESC), lag(project, 1, 'x') OVER (ORDER BY project), ntile(3) OVER (), sum(runtime) OVER (ORDER BY runtime RANGE BETWEEN 10 PRECEDING AND 5 FOLLOWING) FROM runs GROUP BY project, runtime",
     ]
 
     /// Runs `sql` through the engine; true when it produced a result or a Diagnostic.

@@ -85,7 +85,8 @@ import Testing
         ],
         "exists": ["SELECT * FROM runs r WHERE EXISTS (SELECT 1 FROM history h WHERE h.run_id = r.id)"],
         "function_call": ["SELECT count(*) FILTER (WHERE state = 'finished'), row_number() OVER (ORDER BY created_at), now() FROM runs"],
-        "function_arguments": ["SELECT count(*), count(DISTINCT project), count(ALL x), string_agg(name, ', ' ORDER BY name DESC), quantile(x, 0.9) FROM runs"],
+        "function_arguments": ["SELECT count(*), count(DISTINCT project), count(ALL x), string_agg(name, ', ' ORDER BY name DESC), quantile(x, 0.9) FROM runs",
+                               "SELECT last_value(loss IGNORE NULLS) OVER (ORDER BY _step), lag(loss, 1 RESPECT NULLS) OVER (ORDER BY _step) FROM history"],
         "filter_clause": ["SELECT sum(x) FILTER (WHERE y > 0) FROM t"],
         "over_clause": ["SELECT lag(loss, 1) OVER (PARTITION BY run.id ORDER BY _step), sum(x) OVER () FROM history"],
         "frame_clause": [

@@ -161,6 +161,7 @@ let roundTripCorpus: [String] = [
     "SELECT avg(loss) OVER (PARTITION BY run.id ORDER BY _step ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) FROM history",
     "SELECT min(x) OVER (ORDER BY t ROWS UNBOUNDED PRECEDING), max(x) OVER (ORDER BY t RANGE BETWEEN INTERVAL 7 DAY PRECEDING AND INTERVAL 1 DAY FOLLOWING)",
     "SELECT max(x) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), first(x) OVER (ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING)",
+    "SELECT last_value(x IGNORE NULLS) OVER (PARTITION BY run_id ORDER BY _step), lag(x, 2 IGNORE NULLS) OVER (ORDER BY t) FROM history",
     "SELECT count(*) FILTER (WHERE x) OVER (PARTITION BY a, b)", "SELECT \"quoted fn\"(1)", "SELECT quantile(x, 0.9), median(x), list(x)",
     "SELECT arg_max(name, val_f1), isnan(x), isinf(y), coalesce(a, b, 0), greatest(1, 2)",
     // CASE, INTERVAL, subqueries, EXISTS
