@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 
 /// Imports the neutral interchange format: `runs.jsonl` (one object per run) and optionally
 /// `history.jsonl` (one object per step, with `run_id`).
@@ -44,24 +45,103 @@ public final class JSONLImporter {
 
     // MARK: runs.jsonl
 
+    /// Imports the runs of `path`, in batches of lines: each batch is parsed, then published, on
+    /// two threads at once (the lines of one run always on the same thread, in file order), and its
+    /// warnings and counts are reported in line order, as a line-by-line import would.
     public func importRuns(from path: String, progress: ((Int) -> Void)? = nil) throws {
+        var batch: [(lineNumber: Int, line: [UInt8])] = []
         try LineReader(path: path).forEachLine(progress: progress) { line, lineNumber, _ in
             if Self.isBlank(line) { return }
-            do {
-                try importRun(line)
-            } catch {
+            batch.append((lineNumber, Array(line)))
+            if batch.count == Self.runBatchSize {
+                importRunBatch(batch, path: path)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        importRunBatch(batch, path: path)
+    }
+
+    private static let runBatchSize = 1024
+
+    /// One line of the runs file, parsed.
+    private struct ParsedRun: Sendable {
+        var metadata: RunMetadata
+        var config: JSONObject
+        var summary: JSONObject
+    }
+
+    /// What importing one run line did.
+    private enum RunOutcome: Sendable {
+        case created, updated, unchanged
+        case failed(any Error)
+    }
+
+    private func importRunBatch(_ batch: [(lineNumber: Int, line: [UInt8])], path: String) {
+        guard !batch.isEmpty else { return }
+        let defaultEntity = defaultEntity
+        let defaultProject = defaultProject
+        let parsed = Self.concurrentMap(batch.count, lanes: { $0 % 2 }) { index in
+            Result { try batch[index].line.withUnsafeBufferPointer { try Self.parseRun($0, defaultEntity: defaultEntity, defaultProject: defaultProject) } }
+        }
+        // The history import finds runs by id among the runs named here, in line order.
+        for case .success(let run) in parsed {
+            importedRuns[run.metadata.id, default: []].append(run.metadata.location)
+        }
+        let store = store
+        let outcomes = Self.concurrentMap(batch.count, lanes: { index in
+            guard case .success(let run) = parsed[index] else { return 0 }
+            return Self.lane(of: run.metadata.location)
+        }) { index -> RunOutcome in
+            switch parsed[index] {
+            case .failure(let error): return .failed(error)
+            case .success(let run):
+                do { return try Self.publish(run, in: store) } catch { return .failed(error) }
+            }
+        }
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .created: report.runsCreated += 1
+            case .updated: report.runsUpdated += 1
+            case .unchanged: report.runsUnchanged += 1
+            case .failed(let error):
                 report.linesRejected += 1
-                warn("\(path):\(lineNumber): \(error)")
+                warn("\(path):\(batch[index].lineNumber): \(error)")
             }
         }
     }
 
-    private static let runKeys: Set<String> = [
-        "id", "entity", "project", "name", "state", "group", "job_type", "tags", "notes", "user", "host",
-        "created_at", "updated_at", "runtime", "git_commit", "command", "cwd", "exit_code", "config", "summary",
-    ]
+    /// Which of two threads publishes the run at `location`: always the same one for one run,
+    /// so that a run named twice is written in line order.
+    private static func lane(of location: RunLocation) -> Int {
+        var sum = 0
+        for byte in location.id.utf8 { sum &+= Int(byte) }
+        return sum & 1
+    }
 
-    private func importRun(_ line: UnsafeBufferPointer<UInt8>) throws {
+    /// `transform` of 0..<count, computed on two threads: the indices of one `lanes` value (0 or 1)
+    /// in increasing order on one thread.
+    private static func concurrentMap<Result: Sendable>(
+        _ count: Int, lanes: (Int) -> Int, _ transform: @escaping @Sendable (Int) -> Result
+    ) -> [Result] {
+        var byLane: [[Int]] = [[], []]
+        for index in 0..<count { byLane[lanes(index)].append(index) }
+        let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let shared = SharedResults(buffer: results)
+        let work = byLane
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            for index in work[lane] { shared.buffer[index] = transform(index) }
+        }
+        return results.map { $0! }
+    }
+
+    /// The results buffer, written by both threads at distinct indices.
+    private struct SharedResults<Result>: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<Result?>
+    }
+
+    private static func parseRun(_ line: UnsafeBufferPointer<UInt8>, defaultEntity: String, defaultProject: String?) throws -> ParsedRun {
         guard case .object(let object) = try JSONParser.parse(line) else {
             throw StoreError("expected a JSON object")
         }
@@ -91,21 +171,23 @@ public final class JSONLImporter {
         let metadata = try RunMetadata(json: record, source: "run \(id)")
         let config = try Self.object(object["config"], key: "config")
         let summary = try Self.object(object["summary"], key: "summary")
+        return ParsedRun(metadata: metadata, config: config, summary: summary)
+    }
 
-        let location = metadata.location
-        importedRuns[id, default: []].append(location)
-        if try store.publishRun(metadata, config: config, summary: summary, history: []) {
-            report.runsCreated += 1
-            return
+    /// Creates the run, or updates the files of an existing one that differ.
+    private static func publish(_ run: ParsedRun, in store: RunStore) throws -> RunOutcome {
+        let location = run.metadata.location
+        if try store.publishRun(run.metadata, config: run.config, summary: run.summary, history: []) {
+            return .created
         }
         var changed = false
-        if try store.readMetadata(location) != metadata {
-            try store.updateMetadata(location) { $0 = metadata }
+        if try store.readMetadata(location) != run.metadata {
+            try store.updateMetadata(location) { $0 = run.metadata }
             changed = true
         }
-        if try store.replaceObject(location, .config, with: config) { changed = true }
-        if try store.replaceObject(location, .summary, with: summary) { changed = true }
-        if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
+        if try store.replaceObject(location, .config, with: run.config) { changed = true }
+        if try store.replaceObject(location, .summary, with: run.summary) { changed = true }
+        return changed ? .updated : .unchanged
     }
 
     private static func object(_ value: JSONValue?, key: String) throws -> JSONObject {
@@ -129,6 +211,7 @@ public final class JSONLImporter {
     }
 
     private var pending: [RunLocation: PendingHistory] = [:]
+    private lazy var appender = HistoryAppender(store: store)
     private var pendingBytes = 0
     private var resolved: [String: RunLocation?] = [:]
     private var unknownRunLines: [String: Int] = [:]
@@ -186,6 +269,7 @@ public final class JSONLImporter {
         }
         current.release()
         try flushHistory()
+        try appender.waitUntilWritten()
         for (reference, count) in unknownRunLines.sorted(by: { $0.key < $1.key }) where count > 1 {
             warn("\(path): \(count) lines in all for unknown run \(reference) were skipped")
         }
@@ -391,12 +475,15 @@ public final class JSONLImporter {
         return location
     }
 
+    /// Hands the pending lines to the appender, which writes them while the import goes on.
     private func flushHistory() throws {
+        var batch: [(RunLocation, [UInt8])] = []
         for (location, state) in pending where !state.buffer.isEmpty {
-            try HistoryWriter(store: store, location: location).appendEncoded(state.buffer, lastStep: state.lastStepInFile)
+            batch.append((location, state.buffer))
             state.buffer = []
         }
         pendingBytes = 0
+        if !batch.isEmpty { try appender.submit(batch) }
     }
 
     private static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
