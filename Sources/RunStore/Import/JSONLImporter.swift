@@ -216,10 +216,10 @@ public final class JSONLImporter {
     private var resolved: [String: RunLocation?] = [:]
     private var unknownRunLines: [String: Int] = [:]
     private static let flushThreshold = 32 << 20
-    /// History is read, scanned and applied in blocks of whole lines of about this size.
-    private static let blockSize = 8 << 20
-    /// A block at least this large is scanned as two halves on two threads.
-    private static let parallelScanMinimum = 1 << 20
+    /// History is read, scanned and applied in blocks of whole lines of about this size (tests
+    /// make it small, so that runs straddle many blocks); a block of at least an eighth of it is
+    /// scanned as two halves on two threads.
+    var historyBlockSize = 8 << 20
 
     /// Imports the steps of `path`. Each block of lines is scanned (in two halves at once when it
     /// is large: scanning needs only the bytes), then applied line by line in file order, so the
@@ -228,7 +228,7 @@ public final class JSONLImporter {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
         defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: Self.blockSize)
+        var buffer = [UInt8](repeating: 0, count: max(historyBlockSize, 1))
         var filled = 0
         var totalRead = 0
         var linesBefore = 0
@@ -282,7 +282,7 @@ public final class JSONLImporter {
         scans: inout [HistoryBlockScan], current: inout CurrentRun
     ) throws -> Int {
         var parts = [0..<block.count]
-        if block.count >= Self.parallelScanMinimum,
+        if block.count >= historyBlockSize / 8,
             let newline = memchr(block.baseAddress! + block.count / 2, 0x0A, block.count - block.count / 2)
         {
             let split = UnsafeRawPointer(newline) - UnsafeRawPointer(block.baseAddress!) + 1
