@@ -31,9 +31,11 @@ struct HistoryBlockScan {
         var project: StringBytes
         /// The line's `_step`, or -1 when it has none (the importer numbers it).
         var explicitStep: Int64
-        /// In `stored`: the members other than `run_id`, `entity` and `project`, joined by commas,
-        /// as they came (the stored line is them in braces, `_step` first when it was implicit).
+        /// The members other than `run_id`, `entity` and `project`, joined by commas, as they came
+        /// (the stored line is them in braces, `_step` first when it was implicit): bytes of the
+        /// block itself when they lie there one after the other (the usual case), else of `stored`.
         var members: Range<Int>
+        var membersInBlock: Bool
     }
 
     var lines: [Line] = []
@@ -47,8 +49,7 @@ struct HistoryBlockScan {
         lines.removeAll(keepingCapacity: true)
         failures.removeAll(keepingCapacity: true)
         stored.removeAll(keepingCapacity: true)
-        if stored.capacity < block.count { stored.reserveCapacity(block.count) }
-        lineCount = 0
+                lineCount = 0
         guard let base = block.baseAddress else { return }
         var lineStart = 0
         while lineStart < block.count {
@@ -86,9 +87,11 @@ struct HistoryBlockScan {
         let membersStart = stored.count
         var scanned = Line(
             index: index, failure: -1, runID: .absent, entity: .absent, project: .absent, explicitStep: -1,
-            members: membersStart..<membersStart)
+            members: 0..<0, membersInBlock: true)
         var problem: (any Error)?
-        var first = true
+        // The members kept so far, while they are one range of the line separated by single commas.
+        var kept: Range<Int>?
+        var contiguous = true
         do {
             var reader = JSONReader(bytes: line)
             try reader.walkObjectLine { reader, keyStart, key in
@@ -125,9 +128,21 @@ struct HistoryBlockScan {
                         }
                     }
                 }
-                if !first { stored.append(UInt8(ascii: ",")) }
+                if contiguous {
+                    guard let sofar = kept else {
+                        kept = keyStart..<valueEnd
+                        return
+                    }
+                    if keyStart == sofar.upperBound + 1 {
+                        kept = sofar.lowerBound..<valueEnd
+                        return
+                    }
+                    // A member was left out in between, or there is whitespace around a comma: copy.
+                    stored.append(contentsOf: UnsafeBufferPointer(rebasing: line[sofar]))
+                    contiguous = false
+                }
+                stored.append(UInt8(ascii: ","))
                 stored.append(contentsOf: UnsafeBufferPointer(rebasing: line[keyStart..<valueEnd]))
-                first = false
             }
             if problem == nil, !scanned.runID.isPresent { problem = StoreError("missing \"run_id\"") }
         } catch {
@@ -137,8 +152,12 @@ struct HistoryBlockScan {
             stored.removeSubrange(membersStart...)
             scanned.failure = failures.count
             failures.append(problem)
+        } else if contiguous {
+            let members = kept ?? 0..<0
+            scanned.members = (offset + members.lowerBound)..<(offset + members.upperBound)
         } else {
             scanned.members = membersStart..<stored.count
+            scanned.membersInBlock = false
         }
         lines.append(scanned)
     }

@@ -394,7 +394,7 @@ public final class JSONLImporter {
                         current.buffer.append(contentsOf: "\"_step\":\(step)".utf8)
                         if !line.members.isEmpty { current.buffer.append(UInt8(ascii: ",")) }
                     }
-                    current.buffer.append(contentsOf: UnsafeBufferPointer(rebasing: stored[line.members]))
+                    current.buffer.append(contentsOf: UnsafeBufferPointer(rebasing: (line.membersInBlock ? block : stored)[line.members]))
                     current.buffer.append(UInt8(ascii: "}"))
                     current.buffer.append(UInt8(ascii: "\n"))
                     pendingBytes += current.buffer.count - before
