@@ -235,6 +235,8 @@ public final class JSONLImporter {
         var atEnd = false
         var scans = [HistoryBlockScan(), HistoryBlockScan()]
         var current = CurrentRun()
+        // Whatever happens, no append is still being written when this returns (or throws).
+        defer { try? appender.waitUntilWritten() }
         while !atEnd {
             if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
             let got = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress! + filled, raw.count - filled) }
