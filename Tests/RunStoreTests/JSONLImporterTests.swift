@@ -101,6 +101,92 @@ import Testing
         #expect(try store.readObject(location, .summary) == ["a": 2])
     }
 
+    /// Imports `history` (after `prefix`, when given) into a fresh store, reading history in
+    /// blocks of `blockSize` bytes (each block scanned as two halves at once).
+    func importHistory(_ history: String, prefix: String?, runs: String, blockSize: Int, in directory: TemporaryDirectory, name: String) throws -> (files: [String: Data], reports: [JSONLImporter.Report], warnings: [String]) {
+        let store = try RunStore.create(at: "\(directory.path)/\(name)")
+        let runsPath = try directory.write(runs, to: "runs.jsonl")
+        var reports: [JSONLImporter.Report] = []
+        let warnings = WarningSink()
+        for text in [prefix, history].compactMap({ $0 }) {
+            let path = try directory.write(text, to: "history.jsonl")
+            let importer = JSONLImporter(store: store, defaultEntity: "me", defaultProject: nil, warn: warnings.add)
+            importer.historyBlockSize = blockSize
+            try importer.importRuns(from: runsPath)
+            try importer.importHistory(from: path)
+            importer.finish()
+            reports.append(importer.report)
+        }
+        return (TemporaryDirectory.files(under: store.root), reports, warnings.messages)
+    }
+
+    @Test func historyInManySmallBlocksImportsAsInOneBlock() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runs = (1...3).map { #"{"id": "r\#($0)", "project": "p"}"# }.joined(separator: "\n") + "\n"
+        // Runs in stretches of 150 lines (r1 and r3 numbered implicitly, r2 explicitly), so that their
+        // lines straddle blocks and halves, with bad lines, blank lines and an unknown run among them.
+        var lines: [String] = []
+        var badLines: [Int] = []
+        for index in 0..<2000 {
+            let run = index / 150 % 3 + 1
+            switch index % 97 {
+            case 13:
+                lines.append(#"{"run_id": "r\#(run)", "broken": }"#)
+                badLines.append(index + 1)
+            case 50: lines.append("")
+            case 71: lines.append(#"{"run_id": "ghost", "_step": \#(index)}"#)
+            default:
+                lines.append(run == 2 ? #"{"run_id":"r2","_step":\#(index),"x":\#(index)}"# : #"{"run_id": "r\#(run)", "x": \#(index)}"#)
+            }
+        }
+        let history = lines.joined(separator: "\n")
+        let prefix = lines[..<700].joined(separator: "\n") + "\n"
+        let whole = try importHistory(history, prefix: prefix, runs: runs, blockSize: 8 << 20, in: directory, name: "whole")
+        for blockSize in [1, 300, 4096] {
+            let blocks = try importHistory(history, prefix: prefix, runs: runs, blockSize: blockSize, in: directory, name: "blocks\(blockSize)")
+            #expect(blocks.files == whole.files)
+            #expect(blocks.reports == whole.reports)
+            #expect(blocks.warnings == whole.warnings)
+        }
+        // And what the one-block import did is right: every stretch appended in order, implicit steps
+        // numbered on from the run's previous line, the prefix's steps skipped, warnings in line order.
+        #expect(whole.reports[1].stepsAlreadyStored > 0 && whole.reports[1].stepsImported > 0)
+        let store = try RunStore.open(at: "\(directory.path)/whole")
+        let r1 = try store.readHistory(RunLocation(entity: "me", project: "p", id: "r1")).steps
+        #expect(r1.map { $0["_step"]?.integerValue } == (0..<Int64(r1.count)).map { $0 })
+        let xs = r1.compactMap { $0["x"]?.integerValue }
+        #expect(xs == xs.sorted() && xs.count == r1.count)
+        let warned = whole.warnings.compactMap { warning -> Int? in
+            guard warning.contains("broken") || warning.contains("expected a value") else { return nil }
+            return Int(warning.split(separator: ":")[1])
+        }
+        #expect(warned == badLines.filter { $0 <= 700 } + badLines)
+        #expect(whole.warnings.last?.hasSuffix("lines in all for unknown run ghost were skipped") == true)
+    }
+
+    @Test func runsInSeveralBatchesAreReportedInLineOrder() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // Batches are 1,024 lines: the changes to r3 and r4 and the bad name come in the second.
+        var lines = (0..<1200).map { #"{"id": "r\#($0)", "project": "p", "summary": {"i": \#($0)}}"# }
+        lines[700] = "oops"
+        lines[1050] = #"{"id": "r3", "project": "p", "summary": {"i": -3}}"#
+        lines[1100] = #"{"id": "r4", "project": "p", "summary": {"i": 4}}"#
+        lines[1150] = #"{"id": "a/b", "project": "p"}"#
+        let path = try directory.write(lines.joined(separator: "\n") + "\n", to: "runs.jsonl")
+        let store = try RunStore.create(at: "\(directory.path)/store")
+        let warnings = WarningSink()
+        let importer = JSONLImporter(store: store, defaultEntity: "me", defaultProject: nil, warn: warnings.add)
+        try importer.importRuns(from: path)
+        #expect(importer.report.runsCreated == 1196 && importer.report.runsUpdated == 1 && importer.report.runsUnchanged == 1)
+        #expect(importer.report.linesRejected == 2)
+        #expect(warnings.messages.count == 2)
+        #expect(warnings.messages.first?.contains("runs.jsonl:701: ") == true)
+        #expect(warnings.messages.last?.contains("runs.jsonl:1151: the run id \"a/b\" must not contain '/'") == true)
+        #expect(try store.readObject(RunLocation(entity: "me", project: "p", id: "r3"), .summary) == ["i": -3])
+    }
+
     @Test func runsNeedAProjectFromTheLineOrTheCommandLine() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

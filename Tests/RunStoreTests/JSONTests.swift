@@ -85,6 +85,48 @@ import Testing
         #expect((try? JSONParser.parse(allowed)) != nil)
     }
 
+    /// Strings are scanned eight bytes at a time up to a byte that needs a look: a special byte
+    /// at any offset, in strings of any length, reads or fails exactly as byte by byte.
+    @Test func stringsReadTheSameWhereverTheirSpecialBytesAre() throws {
+        let specials: [(bytes: [UInt8], decoded: String?, errorAt: Int?)] = [
+            (Array(#"\""#.utf8), "\"", nil),
+            (Array(#"\\"#.utf8), "\\", nil),
+            (Array(#"\u00e9"#.utf8), "é", nil),
+            (Array("é".utf8), "é", nil),
+            (Array("☃".utf8), "☃", nil),
+            ([0x7F], "\u{7F}", nil),
+            ([0x1F], nil, 0),
+            ([0x0A], nil, 0),
+            ([0xFF], nil, -1),
+            (Array(#"\q"#.utf8), nil, 0),
+        ]
+        for length in 0...19 {
+            for offset in 0...length {
+                for special in specials {
+                    let before = String(repeating: "a", count: offset)
+                    let after = String(repeating: "b", count: length - offset)
+                    let content = Array(before.utf8) + special.bytes + Array(after.utf8)
+                    let text = [UInt8(ascii: "\"")] + content + [UInt8(ascii: "\"")]
+                    if let decoded = special.decoded {
+                        #expect(try JSONParser.parse(text) == .string(before + decoded + after))
+                    } else {
+                        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+                        if let errorAt = special.errorAt, errorAt >= 0 {
+                            do {
+                                _ = try JSONParser.parse(text)
+                            } catch let error as JSONParseError {
+                                #expect(error.offset == 1 + offset + errorAt, "\(text)")
+                            }
+                        }
+                    }
+                }
+                // Unterminated: the error is at the opening quote.
+                let open = [UInt8(ascii: "\"")] + Array(String(repeating: "c", count: length).utf8)
+                #expect(throws: JSONParseError(message: "unterminated string", offset: 0)) { try JSONParser.parse(open) }
+            }
+        }
+    }
+
     @Test func validateAcceptsExactlyWhatParseAccepts() {
         let inputs = [
             #"{"a":[1,2,{"b":null}],"c":"\u0041"}"#, "[NaN]", "-Infinity", "{", #"{"a":1,}"#, #""\x""#, "1e5", "1e",

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+
 /// Imports the neutral interchange format: `runs.jsonl` (one object per run) and optionally
 /// `history.jsonl` (one object per step, with `run_id`).
 ///
@@ -40,24 +45,103 @@ public final class JSONLImporter {
 
     // MARK: runs.jsonl
 
+    /// Imports the runs of `path`, in batches of lines: each batch is parsed, then published, on
+    /// two threads at once (the lines of one run always on the same thread, in file order), and its
+    /// warnings and counts are reported in line order, as a line-by-line import would.
     public func importRuns(from path: String, progress: ((Int) -> Void)? = nil) throws {
+        var batch: [(lineNumber: Int, line: [UInt8])] = []
         try LineReader(path: path).forEachLine(progress: progress) { line, lineNumber, _ in
             if Self.isBlank(line) { return }
-            do {
-                try importRun(line)
-            } catch {
+            batch.append((lineNumber, Array(line)))
+            if batch.count == Self.runBatchSize {
+                importRunBatch(batch, path: path)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        importRunBatch(batch, path: path)
+    }
+
+    private static let runBatchSize = 1024
+
+    /// One line of the runs file, parsed.
+    private struct ParsedRun: Sendable {
+        var metadata: RunMetadata
+        var config: JSONObject
+        var summary: JSONObject
+    }
+
+    /// What importing one run line did.
+    private enum RunOutcome: Sendable {
+        case created, updated, unchanged
+        case failed(any Error)
+    }
+
+    private func importRunBatch(_ batch: [(lineNumber: Int, line: [UInt8])], path: String) {
+        guard !batch.isEmpty else { return }
+        let defaultEntity = defaultEntity
+        let defaultProject = defaultProject
+        let parsed = Self.concurrentMap(batch.count, lanes: { $0 % 2 }) { index in
+            Result { try batch[index].line.withUnsafeBufferPointer { try Self.parseRun($0, defaultEntity: defaultEntity, defaultProject: defaultProject) } }
+        }
+        // The history import finds runs by id among the runs named here, in line order.
+        for case .success(let run) in parsed {
+            importedRuns[run.metadata.id, default: []].append(run.metadata.location)
+        }
+        let store = store
+        let outcomes = Self.concurrentMap(batch.count, lanes: { index in
+            guard case .success(let run) = parsed[index] else { return 0 }
+            return Self.lane(of: run.metadata.location)
+        }) { index -> RunOutcome in
+            switch parsed[index] {
+            case .failure(let error): return .failed(error)
+            case .success(let run):
+                do { return try Self.publish(run, in: store) } catch { return .failed(error) }
+            }
+        }
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .created: report.runsCreated += 1
+            case .updated: report.runsUpdated += 1
+            case .unchanged: report.runsUnchanged += 1
+            case .failed(let error):
                 report.linesRejected += 1
-                warn("\(path):\(lineNumber): \(error)")
+                warn("\(path):\(batch[index].lineNumber): \(error)")
             }
         }
     }
 
-    private static let runKeys: Set<String> = [
-        "id", "entity", "project", "name", "state", "group", "job_type", "tags", "notes", "user", "host",
-        "created_at", "updated_at", "runtime", "git_commit", "command", "cwd", "exit_code", "config", "summary",
-    ]
+    /// Which of two threads publishes the run at `location`: always the same one for one run,
+    /// so that a run named twice is written in line order.
+    private static func lane(of location: RunLocation) -> Int {
+        var sum = 0
+        for byte in location.id.utf8 { sum &+= Int(byte) }
+        return sum & 1
+    }
 
-    private func importRun(_ line: UnsafeBufferPointer<UInt8>) throws {
+    /// `transform` of 0..<count, computed on two threads: the indices of one `lanes` value (0 or 1)
+    /// in increasing order on one thread.
+    private static func concurrentMap<Result: Sendable>(
+        _ count: Int, lanes: (Int) -> Int, _ transform: @escaping @Sendable (Int) -> Result
+    ) -> [Result] {
+        var byLane: [[Int]] = [[], []]
+        for index in 0..<count { byLane[lanes(index)].append(index) }
+        let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let shared = SharedResults(buffer: results)
+        let work = byLane
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            for index in work[lane] { shared.buffer[index] = transform(index) }
+        }
+        return results.map { $0! }
+    }
+
+    /// The results buffer, written by both threads at distinct indices.
+    private struct SharedResults<Result>: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<Result?>
+    }
+
+    private static func parseRun(_ line: UnsafeBufferPointer<UInt8>, defaultEntity: String, defaultProject: String?) throws -> ParsedRun {
         guard case .object(let object) = try JSONParser.parse(line) else {
             throw StoreError("expected a JSON object")
         }
@@ -87,21 +171,23 @@ public final class JSONLImporter {
         let metadata = try RunMetadata(json: record, source: "run \(id)")
         let config = try Self.object(object["config"], key: "config")
         let summary = try Self.object(object["summary"], key: "summary")
+        return ParsedRun(metadata: metadata, config: config, summary: summary)
+    }
 
-        let location = metadata.location
-        importedRuns[id, default: []].append(location)
-        if try store.publishRun(metadata, config: config, summary: summary, history: []) {
-            report.runsCreated += 1
-            return
+    /// Creates the run, or updates the files of an existing one that differ.
+    private static func publish(_ run: ParsedRun, in store: RunStore) throws -> RunOutcome {
+        let location = run.metadata.location
+        if try store.publishRun(run.metadata, config: run.config, summary: run.summary, history: []) {
+            return .created
         }
         var changed = false
-        if try store.readMetadata(location) != metadata {
-            try store.updateMetadata(location) { $0 = metadata }
+        if try store.readMetadata(location) != run.metadata {
+            try store.updateMetadata(location) { $0 = run.metadata }
             changed = true
         }
-        if try store.replaceObject(location, .config, with: config) { changed = true }
-        if try store.replaceObject(location, .summary, with: summary) { changed = true }
-        if changed { report.runsUpdated += 1 } else { report.runsUnchanged += 1 }
+        if try store.replaceObject(location, .config, with: run.config) { changed = true }
+        if try store.replaceObject(location, .summary, with: run.summary) { changed = true }
+        return changed ? .updated : .unchanged
     }
 
     private static func object(_ value: JSONValue?, key: String) throws -> JSONObject {
@@ -125,74 +211,229 @@ public final class JSONLImporter {
     }
 
     private var pending: [RunLocation: PendingHistory] = [:]
+    private lazy var appender = HistoryAppender(store: store)
     private var pendingBytes = 0
     private var resolved: [String: RunLocation?] = [:]
     private var unknownRunLines: [String: Int] = [:]
     private static let flushThreshold = 32 << 20
+    /// History is read, scanned and applied in blocks of whole lines of about this size (tests
+    /// make it small, so that runs straddle many blocks); a block of at least an eighth of it is
+    /// scanned as two halves on two threads.
+    var historyBlockSize = 8 << 20
 
+    /// Imports the steps of `path`. Each block of lines is scanned (in two halves at once when it
+    /// is large: scanning needs only the bytes), then applied line by line in file order, so the
+    /// lines stored, their numbering and the warnings are those of a line-by-line import.
     public func importHistory(from path: String, progress: ((Int) -> Void)? = nil) throws {
-        try LineReader(path: path).forEachLine(progress: progress) { line, lineNumber, _ in
-            if Self.isBlank(line) { return }
-            do {
-                try importStep(line)
-            } catch let problem as UnknownRun {
-                report.linesRejected += 1
-                let count = unknownRunLines[problem.reference, default: 0]
-                unknownRunLines[problem.reference] = count + 1
-                if count == 0 { warn("\(path):\(lineNumber): \(problem.message)") }
-            } catch {
-                report.linesRejected += 1
-                warn("\(path):\(lineNumber): \(error)")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: max(historyBlockSize, 1))
+        var filled = 0
+        var totalRead = 0
+        var linesBefore = 0
+        var atEnd = false
+        var scans = [HistoryBlockScan(), HistoryBlockScan()]
+        var current = CurrentRun()
+        // Whatever happens, no append is still being written when this returns (or throws).
+        defer { try? appender.waitUntilWritten() }
+        while !atEnd {
+            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let got = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress! + filled, raw.count - filled) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw StoreError("cannot read \(path): \(FileIO.errorText())")
             }
-            if pendingBytes >= Self.flushThreshold { try flushHistory() }
+            atEnd = got == 0
+            filled += got
+            totalRead += got
+            if !atEnd, filled < buffer.count { continue }
+            // The whole lines in the buffer (all of it at the end: a last line may lack its newline).
+            let consumed = try buffer.withUnsafeBufferPointer { bytes throws -> Int in
+                var end = filled
+                if !atEnd {
+                    while end > 0, bytes[end - 1] != UInt8(ascii: "\n") { end -= 1 }
+                }
+                guard end > 0 else { return 0 }
+                linesBefore += try importBlock(
+                    UnsafeBufferPointer(rebasing: bytes[..<end]), firstLineNumber: linesBefore + 1, path: path,
+                    scans: &scans, current: &current)
+                return end
+            }
+            if consumed > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    let base = raw.baseAddress!
+                    memmove(base, base + consumed, filled - consumed)
+                }
+                filled -= consumed
+            }
+            progress?(totalRead)
         }
+        current.release()
         try flushHistory()
+        try appender.waitUntilWritten()
         for (reference, count) in unknownRunLines.sorted(by: { $0.key < $1.key }) where count > 1 {
             warn("\(path): \(count) lines in all for unknown run \(reference) were skipped")
         }
         unknownRunLines = [:]
     }
 
-    private struct UnknownRun: Error {
-        var reference: String
-        var message: String
+    /// Scans and applies one block of whole lines; returns the number of lines in it.
+    private func importBlock(
+        _ block: UnsafeBufferPointer<UInt8>, firstLineNumber: Int, path: String,
+        scans: inout [HistoryBlockScan], current: inout CurrentRun
+    ) throws -> Int {
+        var parts = [0..<block.count]
+        if block.count >= historyBlockSize / 8,
+            let newline = memchr(block.baseAddress! + block.count / 2, 0x0A, block.count - block.count / 2)
+        {
+            let split = UnsafeRawPointer(newline) - UnsafeRawPointer(block.baseAddress!) + 1
+            if split < block.count { parts = [0..<split, split..<block.count] }
+        }
+        if parts.count == 2 {
+            scans.withUnsafeMutableBufferPointer { scans in HistoryBlockScan.scanAtOnce(parts, of: block, into: scans) }
+        } else {
+            scans[0].scan(block)
+        }
+        var lineNumber = firstLineNumber
+        for part in parts.indices {
+            try apply(scans[part], of: UnsafeBufferPointer(rebasing: block[parts[part]]), firstLineNumber: lineNumber, path: path, current: &current)
+            lineNumber += scans[part].lineCount
+        }
+        return lineNumber - firstLineNumber
     }
 
-    private func importStep(_ line: UnsafeBufferPointer<UInt8>) throws {
-        let members = try JSONLineScanner.members(of: line)
-        var runID: String?
-        var entity: String?
-        var project: String?
-        var explicitStep: Int64?
-        func string(_ member: JSONLineScanner.Member, _ key: String) throws -> String {
-            guard case .string(let text) = try JSONLineScanner.value(member, in: line) else {
-                throw StoreError("\"\(key)\" must be a string")
-            }
-            return text
+    /// The run the previous history line went to, with its pending state taken out of `pending`
+    /// while lines keep going to it (history lines of one run usually come together).
+    private struct CurrentRun {
+        enum Target {
+            case none
+            case run(PendingHistory)
+            case unknown(UnknownRun)
         }
-        var stored: [JSONLineScanner.Member] = []
-        stored.reserveCapacity(members.count)
-        for member in members {
-            if member.keyIs("run_id", in: line) {
-                runID = try string(member, "run_id")
-            } else if member.keyIs("entity", in: line) {
-                entity = try string(member, "entity")
-            } else if member.keyIs("project", in: line) {
-                project = try string(member, "project")
-            } else {
-                if member.keyIs("_step", in: line) {
-                    let value = try JSONLineScanner.value(member, in: line)
-                    guard let step = value.integerValue, step >= 0 else {
-                        throw StoreError("\"_step\" must be a non-negative integer, not \(JSONWriter.compact(value))")
-                    }
-                    explicitStep = step
-                }
-                stored.append(member)
-            }
-        }
-        guard let runID else { throw StoreError("missing \"run_id\"") }
-        let location = try resolve(id: runID, entity: entity, project: project)
 
+        var target = Target.none
+        /// The previous line's `run_id`, `entity` and `project` bytes, as written.
+        var runID: [UInt8] = []
+        var entity: [UInt8]?
+        var project: [UInt8]?
+        var storedLastStep: Int64?
+        var lastStepInFile: Int64?
+        var buffer: [UInt8] = []
+
+        /// Whether `line` names the run by the same bytes as the previous line.
+        func isTarget(of line: HistoryBlockScan.Line, in block: UnsafeBufferPointer<UInt8>) -> Bool {
+            if case .none = target { return false }
+            func same(_ remembered: [UInt8]?, _ string: HistoryBlockScan.StringBytes) -> Bool {
+                guard let remembered else { return !string.isPresent }
+                guard string.isPresent, remembered.count == string.content.count else { return false }
+                return remembered.withUnsafeBufferPointer { memcmp($0.baseAddress!, block.baseAddress! + string.content.lowerBound, $0.count) == 0 }
+            }
+            return same(runID, line.runID) && same(entity, line.entity) && same(project, line.project)
+        }
+
+        mutating func remember(_ line: HistoryBlockScan.Line, in block: UnsafeBufferPointer<UInt8>, as target: Target) {
+            func bytes(_ string: HistoryBlockScan.StringBytes) -> [UInt8]? {
+                string.isPresent ? Array(UnsafeBufferPointer(rebasing: block[string.content])) : nil
+            }
+            runID = bytes(line.runID) ?? []
+            entity = bytes(line.entity)
+            project = bytes(line.project)
+            self.target = target
+            if case .run(let state) = target {
+                swap(&buffer, &state.buffer)
+                storedLastStep = state.storedLastStep
+                lastStepInFile = state.lastStepInFile
+            }
+        }
+
+        /// Puts the run's state back into `pending` (before a flush, or for another run).
+        mutating func release() {
+            if case .run(let state) = target {
+                swap(&buffer, &state.buffer)
+                state.lastStepInFile = lastStepInFile
+            }
+            target = .none
+        }
+    }
+
+    /// Applies one scanned block's lines in order: finds each line's run, numbers its step, skips
+    /// steps already stored, and adds the stored line to the run's pending history.
+    private func apply(
+        _ scan: HistoryBlockScan, of block: UnsafeBufferPointer<UInt8>, firstLineNumber: Int, path: String,
+        current: inout CurrentRun
+    ) throws {
+        var imported = 0
+        var alreadyStored = 0
+        var rejected = 0
+        var pendingBytes = self.pendingBytes
+        defer {
+            report.stepsImported += imported
+            report.stepsAlreadyStored += alreadyStored
+            report.linesRejected += rejected
+            self.pendingBytes = pendingBytes
+        }
+        try scan.stored.withUnsafeBufferPointer { stored throws in
+            for line in scan.lines {
+                if line.failure >= 0 {
+                    rejected += 1
+                    warn("\(path):\(firstLineNumber + line.index): \(scan.failures[line.failure])")
+                    continue
+                }
+                do {
+                    if !current.isTarget(of: line, in: block) { try switchRun(&current, to: line, in: block) }
+                    if case .unknown(let problem) = current.target { throw problem }
+                    let step = line.explicitStep >= 0 ? line.explicitStep : (current.lastStepInFile ?? -1) + 1
+                    current.lastStepInFile = step
+                    if let storedLastStep = current.storedLastStep, step <= storedLastStep {
+                        alreadyStored += 1
+                        continue
+                    }
+                    // The stored line: the members other than run_id/entity/project, `_step` first when it was implicit.
+                    let before = current.buffer.count
+                    current.buffer.append(UInt8(ascii: "{"))
+                    if line.explicitStep < 0 {
+                        current.buffer.append(contentsOf: "\"_step\":\(step)".utf8)
+                        if !line.members.isEmpty { current.buffer.append(UInt8(ascii: ",")) }
+                    }
+                    current.buffer.append(contentsOf: UnsafeBufferPointer(rebasing: (line.membersInBlock ? block : stored)[line.members]))
+                    current.buffer.append(UInt8(ascii: "}"))
+                    current.buffer.append(UInt8(ascii: "\n"))
+                    pendingBytes += current.buffer.count - before
+                    imported += 1
+                } catch let problem as UnknownRun {
+                    rejected += 1
+                    let count = unknownRunLines[problem.reference, default: 0]
+                    unknownRunLines[problem.reference] = count + 1
+                    if count == 0 { warn("\(path):\(firstLineNumber + line.index): \(problem.message)") }
+                } catch {
+                    rejected += 1
+                    warn("\(path):\(firstLineNumber + line.index): \(error)")
+                }
+                if pendingBytes >= Self.flushThreshold {
+                    current.release()
+                    self.pendingBytes = pendingBytes
+                    try flushHistory()
+                    pendingBytes = 0
+                }
+            }
+        }
+    }
+
+    /// Makes `line`'s run the current one: resolves it and fetches (or starts) its pending state.
+    private func switchRun(_ current: inout CurrentRun, to line: HistoryBlockScan.Line, in block: UnsafeBufferPointer<UInt8>) throws {
+        current.release()
+        let id = HistoryBlockScan.decode(line.runID, in: block)
+        let entity = line.entity.isPresent ? HistoryBlockScan.decode(line.entity, in: block) : nil
+        let project = line.project.isPresent ? HistoryBlockScan.decode(line.project, in: block) : nil
+        let location: RunLocation
+        do {
+            location = try resolve(id: id, entity: entity, project: project)
+        } catch let problem as UnknownRun {
+            // Later lines of this run are rejected as the resolution cache would reject them.
+            current.remember(line, in: block, as: .unknown(UnknownRun(reference: id, message: "unknown run \(id)")))
+            throw problem
+        }
         let state: PendingHistory
         if let existing = pending[location] {
             state = existing
@@ -201,28 +442,12 @@ public final class JSONLImporter {
             state.storedLastStep = try HistoryWriter(store: store, location: location).currentLastStep()
             pending[location] = state
         }
-        let step = explicitStep ?? ((state.lastStepInFile ?? -1) + 1)
-        state.lastStepInFile = step
-        if let stored = state.storedLastStep, step <= stored {
-            report.stepsAlreadyStored += 1
-            return
-        }
-        // The stored line: the members other than run_id/entity/project, `_step` first when it was implicit.
-        let before = state.buffer.count
-        state.buffer.append(UInt8(ascii: "{"))
-        var first = true
-        if explicitStep == nil {
-            state.buffer.append(contentsOf: "\"_step\":\(step)".utf8)
-            first = false
-        }
-        for member in stored {
-            if !first { state.buffer.append(UInt8(ascii: ",")) }
-            state.buffer.append(contentsOf: UnsafeBufferPointer(rebasing: line[member.memberStart..<member.value.upperBound]))
-            first = false
-        }
-        state.buffer.append(contentsOf: "}\n".utf8)
-        pendingBytes += state.buffer.count - before
-        report.stepsImported += 1
+        current.remember(line, in: block, as: .run(state))
+    }
+
+    private struct UnknownRun: Error {
+        var reference: String
+        var message: String
     }
 
     private func resolve(id: String, entity: String?, project: String?) throws -> RunLocation {
@@ -252,12 +477,15 @@ public final class JSONLImporter {
         return location
     }
 
+    /// Hands the pending lines to the appender, which writes them while the import goes on.
     private func flushHistory() throws {
+        var batch: [(RunLocation, [UInt8])] = []
         for (location, state) in pending where !state.buffer.isEmpty {
-            try HistoryWriter(store: store, location: location).appendEncoded(state.buffer, lastStep: state.lastStepInFile)
+            batch.append((location, state.buffer))
             state.buffer = []
         }
         pendingBytes = 0
+        if !batch.isEmpty { try appender.submit(batch) }
     }
 
     private static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -282,6 +282,8 @@ struct JSONReader {
         var hasEscapes = false
         var hasNonASCII = false
         while position < bytes.count {
+            position = Self.skipPlainASCII(bytes, from: position)
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 let scanned = ScannedString(content: (start + 1)..<position, hasEscapes: hasEscapes, hasNonASCII: hasNonASCII)
@@ -304,6 +306,28 @@ struct JSONReader {
             }
         }
         throw error("unterminated string", at: start)
+    }
+
+    /// The offset of the first byte at or after `start` that `scanString` must look at (a quote,
+    /// a backslash, a control character or a non-ASCII byte), or of one of the last seven bytes:
+    /// reads eight bytes at a time.
+    @inline(__always)
+    private static func skipPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var position = start
+        while position + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            // The high bit of a byte is set in `flags` for a byte below 0x20, a quote, a backslash
+            // or a byte of 0x80 and above (and possibly for later bytes, never for an earlier one).
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let flags = ((word &- ones &* 0x20) & ~word) | ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | word
+            if flags & highs != 0 { return position + (flags & highs).trailingZeroBitCount / 8 }
+            position += 8
+        }
+        return position
     }
 
     mutating func parseString() throws -> String {
@@ -403,7 +427,8 @@ struct JSONReader {
     /// Moves past a number literal and tells its kind; the cursor is on its first byte.
     mutating func scanNumber() throws -> (range: Range<Int>, kind: NumberKind) {
         let start = position
-        func digit(_ at: Int) -> Bool { at < bytes.count && bytes[at] >= UInt8(ascii: "0") && bytes[at] <= UInt8(ascii: "9") }
+        let bytes = bytes
+        @inline(__always) func digit(_ at: Int) -> Bool { at < bytes.count && bytes[at] &- UInt8(ascii: "0") < 10 }
         guard position < bytes.count else { throw error("unexpected end of input, expected a value") }
         if bytes[position] == UInt8(ascii: "N") {
             try expect("NaN")
