@@ -95,25 +95,18 @@ public struct Column: Sendable {
             for position in 0..<rows.count where !validity[rows[position]] { gathered[position] = false }
             newValidity = gathered
         }
-        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
-            array.withUnsafeBufferPointer { source in
-                ContiguousArray(unsafeUninitializedCapacity: rows.count) { target, initialized in
-                    for position in 0..<rows.count { (target.baseAddress! + position).initialize(to: source[rows[position]]) }
-                    initialized = rows.count
+        struct Take: StorageTransform {
+            let rows: UnsafeBufferPointer<Int>
+            func callAsFunction<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
+                array.withUnsafeBufferPointer { source in
+                    ContiguousArray(unsafeUninitializedCapacity: rows.count) { target, initialized in
+                        for position in 0..<rows.count { (target.baseAddress! + position).initialize(to: source[rows[position]]) }
+                        initialized = rows.count
+                    }
                 }
             }
         }
-        let newStorage: Storage
-        switch storage {
-        case .bool(let values): newStorage = .bool(take(values))
-        case .int(let values): newStorage = .int(take(values))
-        case .double(let values): newStorage = .double(take(values))
-        case .string(let values): newStorage = .string(take(values))
-        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
-        case .timestamp(let values): newStorage = .timestamp(take(values))
-        case .values(let values): newStorage = .values(take(values))
-        }
-        return Column(storage: newStorage, validity: newValidity, type: type)
+        return Column(storage: storage.map(Take(rows: rows)), validity: newValidity, type: type)
     }
 
     /// The rows of `ranges`, one range after another: each range copied whole, not row by row.
@@ -131,23 +124,17 @@ public struct Column: Sendable {
             }
             newValidity = copied
         }
-        func take<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
-            var taken = ContiguousArray<Element>()
-            taken.reserveCapacity(total)
-            for range in ranges { taken.append(contentsOf: array[range]) }
-            return taken
+        struct Take: StorageTransform {
+            let ranges: [Range<Int>]
+            let total: Int
+            func callAsFunction<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element> {
+                var taken = ContiguousArray<Element>()
+                taken.reserveCapacity(total)
+                for range in ranges { taken.append(contentsOf: array[range]) }
+                return taken
+            }
         }
-        let newStorage: Storage
-        switch storage {
-        case .bool(let values): newStorage = .bool(take(values))
-        case .int(let values): newStorage = .int(take(values))
-        case .double(let values): newStorage = .double(take(values))
-        case .string(let values): newStorage = .string(take(values))
-        case .dictionary(let codes, let dictionary): newStorage = .dictionary(codes: take(codes), dictionary: dictionary)
-        case .timestamp(let values): newStorage = .timestamp(take(values))
-        case .values(let values): newStorage = .values(take(values))
-        }
-        return Column(storage: newStorage, validity: newValidity, type: type)
+        return Column(storage: storage.map(Take(ranges: ranges, total: total)), validity: newValidity, type: type)
     }
 
     /// Rows of `indices` where nil stands for a NULL row (the unmatched side of a LEFT JOIN).
@@ -157,6 +144,26 @@ public struct Column: Sendable {
 
     /// All rows as values.
     public var values: [Value] { (0..<count).map(value(at:)) }
+}
+
+/// A change of a column's rows that is the same whatever their type (a gather, a slice).
+private protocol StorageTransform {
+    func callAsFunction<Element>(_ array: ContiguousArray<Element>) -> ContiguousArray<Element>
+}
+
+extension Column.Storage {
+    /// The storage with `transform` applied to its array (to the codes of a dictionary).
+    fileprivate func map(_ transform: some StorageTransform) -> Column.Storage {
+        switch self {
+        case .bool(let values): return .bool(transform(values))
+        case .int(let values): return .int(transform(values))
+        case .double(let values): return .double(transform(values))
+        case .string(let values): return .string(transform(values))
+        case .dictionary(let codes, let dictionary): return .dictionary(codes: transform(codes), dictionary: dictionary)
+        case .timestamp(let values): return .timestamp(transform(values))
+        case .values(let values): return .values(transform(values))
+        }
+    }
 }
 
 /// Strings by code, for dictionary-encoded columns.

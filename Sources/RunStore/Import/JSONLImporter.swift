@@ -225,49 +225,13 @@ public final class JSONLImporter {
     /// is large: scanning needs only the bytes), then applied line by line in file order, so the
     /// lines stored, their numbering and the warnings are those of a line-by-line import.
     public func importHistory(from path: String, progress: ((Int) -> Void)? = nil) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
-        defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: max(historyBlockSize, 1))
-        var filled = 0
-        var totalRead = 0
         var linesBefore = 0
-        var atEnd = false
         var scans = [HistoryBlockScan(), HistoryBlockScan()]
         var current = CurrentRun()
         // Whatever happens, no append is still being written when this returns (or throws).
         defer { try? appender.waitUntilWritten() }
-        while !atEnd {
-            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let got = buffer.withUnsafeMutableBytes { raw in read(descriptor, raw.baseAddress! + filled, raw.count - filled) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw StoreError("cannot read \(path): \(FileIO.errorText())")
-            }
-            atEnd = got == 0
-            filled += got
-            totalRead += got
-            if !atEnd, filled < buffer.count { continue }
-            // The whole lines in the buffer (all of it at the end: a last line may lack its newline).
-            let consumed = try buffer.withUnsafeBufferPointer { bytes throws -> Int in
-                var end = filled
-                if !atEnd {
-                    while end > 0, bytes[end - 1] != UInt8(ascii: "\n") { end -= 1 }
-                }
-                guard end > 0 else { return 0 }
-                linesBefore += try importBlock(
-                    UnsafeBufferPointer(rebasing: bytes[..<end]), firstLineNumber: linesBefore + 1, path: path,
-                    scans: &scans, current: &current)
-                return end
-            }
-            if consumed > 0 {
-                buffer.withUnsafeMutableBytes { raw in
-                    let base = raw.baseAddress!
-                    memmove(base, base + consumed, filled - consumed)
-                }
-                filled -= consumed
-            }
-            progress?(totalRead)
+        try LineReader(path: path, blockSize: historyBlockSize).forEachBlock(fill: true, progress: progress) { block in
+            linesBefore += try importBlock(block, firstLineNumber: linesBefore + 1, path: path, scans: &scans, current: &current)
         }
         current.release()
         try flushHistory()

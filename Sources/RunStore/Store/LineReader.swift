@@ -19,12 +19,36 @@ public struct LineReader {
         progress: ((Int) -> Void)? = nil,
         _ body: (UnsafeBufferPointer<UInt8>, Int, Bool) throws -> Void
     ) throws {
+        var lineNumber = 0
+        try forEachBlock(progress: progress) { block in
+            guard let base = block.baseAddress else { return }
+            var lineStart = 0
+            while lineStart < block.count {
+                lineNumber += 1
+                guard let found = memchr(base + lineStart, 0x0A, block.count - lineStart) else {
+                    try body(UnsafeBufferPointer(rebasing: block[lineStart...]), lineNumber, false)
+                    return
+                }
+                let lineEnd = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                try body(UnsafeBufferPointer(rebasing: block[lineStart..<lineEnd]), lineNumber, true)
+                lineStart = lineEnd + 1
+            }
+        }
+    }
+
+    /// Calls `body` with the file in blocks of whole lines, each what has been read so far up to its
+    /// last newline (the buffer grows for a longer line); only the last block may end without one.
+    /// With `fill`, a block waits for a full buffer (fewer, larger blocks); without, lines are passed
+    /// on as soon as they are read (a pipe's lines as they come). `progress` gets the bytes read so far.
+    public func forEachBlock(
+        fill: Bool = false, progress: ((Int) -> Void)? = nil,
+        _ body: (UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 { throw StoreError("cannot open \(path): \(FileIO.errorText())") }
         defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: blockSize)
+        var buffer = [UInt8](repeating: 0, count: max(blockSize, 1))
         var filled = 0
-        var lineNumber = 0
         var totalRead = 0
         var atEnd = false
         while !atEnd {
@@ -39,23 +63,15 @@ public struct LineReader {
             atEnd = got == 0
             filled += got
             totalRead += got
+            if fill, !atEnd, filled < buffer.count { continue }
             let consumed = try buffer.withUnsafeBufferPointer { bytes -> Int in
-                var lineStart = 0
-                var searchFrom = 0
-                while searchFrom < filled {
-                    guard let found = memchr(bytes.baseAddress! + searchFrom, 0x0A, filled - searchFrom) else { break }
-                    let lineEnd = UnsafeRawPointer(found) - UnsafeRawPointer(bytes.baseAddress!)
-                    lineNumber += 1
-                    try body(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), lineNumber, true)
-                    lineStart = lineEnd + 1
-                    searchFrom = lineStart
+                var end = filled
+                if !atEnd {
+                    while end > 0, bytes[end - 1] != UInt8(ascii: "\n") { end -= 1 }
                 }
-                if atEnd, lineStart < filled {
-                    lineNumber += 1
-                    try body(UnsafeBufferPointer(rebasing: bytes[lineStart..<filled]), lineNumber, false)
-                    lineStart = filled
-                }
-                return lineStart
+                guard end > 0 else { return 0 }
+                try body(UnsafeBufferPointer(rebasing: bytes[..<end]))
+                return end
             }
             if consumed > 0 {
                 buffer.withUnsafeMutableBytes { raw in
