@@ -125,7 +125,7 @@ extension Value: Hashable {
         case let (.int(a), .int(b)): return a == b
         case let (.double(a), .double(b)): return a == b || (a.isNaN && b.isNaN)
         case let (.int(a), .double(b)), let (.double(b), .int(a)): return Double(a) == b && Int64(exactly: b) == a
-        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
+        case let (.string(a), .string(b)): return a.hasSameBytes(as: b)
         case let (.timestamp(a), .timestamp(b)): return a == b
         case let (.interval(a), .interval(b)): return a == b
         case let (.list(a), .list(b)): return a == b
@@ -150,8 +150,7 @@ extension Value: Hashable {
         case .string(let text):
             hasher.combine(4)
             // By bytes, consistent with ==: canonically equivalent spellings are different strings.
-            hasher.combine(text.utf8.count)
-            for byte in text.utf8 { hasher.combine(byte) }
+            text.hashBytes(into: &hasher)
         case .timestamp(let micros): hasher.combine(5); hasher.combine(micros)
         case .interval(let interval): hasher.combine(6); hasher.combine(interval)
         case .list(let elements): hasher.combine(7); hasher.combine(elements)

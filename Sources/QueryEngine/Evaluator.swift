@@ -355,7 +355,7 @@ enum Kernels {
         _ name: String, _ codes: ContiguousArray<UInt32>, _ dictionary: StringDictionary, _ constant: String, validity: Bitmap?
     ) -> Column? {
         guard name == "=" || name == "<>" else { return nil }
-        let target = dictionary.strings.firstIndex { $0.utf8.elementsEqual(constant.utf8) }.map(UInt32.init)
+        let target = dictionary.strings.firstIndex { $0.hasSameBytes(as: constant) }.map(UInt32.init)
         var flags = ContiguousArray<Bool>(repeating: false, count: codes.count)
         let equal = name == "="
         for rowIndex in 0..<codes.count { flags[rowIndex] = (codes[rowIndex] == target) == equal }

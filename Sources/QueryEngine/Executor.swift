@@ -455,24 +455,3 @@ final class Executor {
         return Relation(columns: columns, names: left.names, count: rows.count)
     }
 }
-
-/// A string compared and hashed by its UTF-8 bytes, as `Value` compares strings (canonically
-/// equivalent spellings are different keys).
-private struct ByteString: Hashable {
-    var text: String
-
-    init(_ text: String) {
-        var text = text
-        text.makeContiguousUTF8()
-        self.text = text
-    }
-
-    static func == (lhs: ByteString, rhs: ByteString) -> Bool {
-        lhs.text.utf8.elementsEqual(rhs.text.utf8)
-    }
-
-    func hash(into hasher: inout Hasher) {
-        var text = text
-        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    }
-}

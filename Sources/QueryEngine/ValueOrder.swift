@@ -59,7 +59,7 @@ enum ValueOrder {
 
     /// Binary comparison: by UTF-8 bytes (so `é` and `e` + combining accent differ, as in DuckDB).
     static func compareBytes(_ a: String, _ b: String) -> ComparisonOutcome {
-        if a.utf8.elementsEqual(b.utf8) { return .equal }
+        if a.hasSameBytes(as: b) { return .equal }
         return a.utf8.lexicographicallyPrecedes(b.utf8) ? .less : .greater
     }
 

@@ -387,11 +387,11 @@ private enum SortKey {
             }
         case .string(let values):
             // Each distinct string's rank in byte order.
-            var codeOf: [BinaryString: Int] = [:]
+            var codeOf: [ByteString: Int] = [:]
             var distinct: [String] = []
             var codes = [Int](repeating: 0, count: count)
             for rowIndex in 0..<count where column.isValid(rowIndex) {
-                let text = BinaryString(values[rowIndex])
+                let text = ByteString(values[rowIndex])
                 if let code = codeOf[text] {
                     codes[rowIndex] = code
                 } else {
@@ -458,19 +458,4 @@ private struct TwoKeys: WindowSortEntry {
     func key(_ index: Int) -> UInt64 { index == 0 ? first : second }
 
     func hasSameKeys(as other: TwoKeys) -> Bool { first == other.first && second == other.second }
-}
-
-/// A string compared and hashed by its UTF-8 bytes (Swift's `==` equates canonically equivalent
-/// strings, which RunQL's binary comparison keeps apart).
-private struct BinaryString: Hashable {
-    let text: String
-
-    init(_ text: String) { self.text = text }
-
-    static func == (lhs: BinaryString, rhs: BinaryString) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
-
-    func hash(into hasher: inout Hasher) {
-        var contiguous = text
-        contiguous.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    }
 }
