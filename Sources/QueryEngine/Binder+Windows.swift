@@ -154,14 +154,18 @@ extension Binder {
     private func frameOffset(_ expression: Expr, unit: WindowFrame.Unit) throws -> (amount: Double, isInterval: Bool) {
         let value = try withWindows(.forbidden("window function calls cannot be nested")) { try constantValue(expression) }
         switch (value, unit) {
-        case (.int(let offset), _) where offset >= 0 && offset <= Int64(Int32.max):
+        case (.int(let offset), _) where offset >= 0:
+            // Any size, as DuckDB takes it: a ROWS offset past the partition's edge stops there.
             return (Double(offset), false)
         case (.double(let offset), .range) where offset >= 0 && offset.isFinite:
             return (offset, false)
         case (.interval(let interval), .range) where interval.months == 0:
             let (dayMicros, overflow) = interval.days.multipliedReportingOverflow(by: FrameBound.microsPerDay)
             let (micros, overflowAgain) = dayMicros.addingReportingOverflow(interval.micros)
-            guard !overflow, !overflowAgain, micros >= 0 else {
+            guard !overflow, !overflowAgain else {
+                throw Diagnostic(.binder, "a RANGE frame offset must be at most 106751991 days 04:00:54.775807 (2^63 − 1 microseconds), not \(Render.text(value))", at: expression.span)
+            }
+            guard micros >= 0 else {
                 throw Diagnostic(.binder, "a RANGE frame offset must not be negative, not \(Render.text(value))", at: expression.span)
             }
             return (Double(micros), true)

@@ -243,20 +243,26 @@ extension Executor {
             let from: Int
             switch frame.start {
             case .unboundedPreceding: from = start
-            case .preceding(let offset): from = max(start, position - Int(offset))
+            case .preceding(let offset): from = max(start, position - Self.rowCount(offset))
             case .currentRow: from = rows ? position : peerStarts[position]
-            case .following(let offset): from = min(end, position + Int(offset))
+            case .following(let offset): from = min(end, position + Self.rowCount(offset))
             case .unboundedFollowing: from = end
             }
             let to: Int
             switch frame.end {
             case .unboundedFollowing: to = end
-            case .following(let offset): to = min(end, position + Int(offset) + 1)
+            case .following(let offset): to = min(end, position + Self.rowCount(offset) + 1)
             case .currentRow: to = rows ? position + 1 : peerEnds[position]
-            case .preceding(let offset): to = max(start, position - Int(offset) + 1)
+            case .preceding(let offset): to = max(start, position - Self.rowCount(offset) + 1)
             case .unboundedPreceding: to = start
             }
             return (from, max(from, to))
+        }
+
+        /// A ROWS offset as a row count, capped at 2^40 (more rows than any partition has) so
+        /// that `9223372036854775807 PRECEDING` neither traps in the conversion nor overflows.
+        private static func rowCount(_ offset: Double) -> Int {
+            offset < 0x1p40 ? Int(offset) : 1 << 40
         }
 
         /// RANGE `n PRECEDING`/`n FOLLOWING`: the rows whose key is within n of the row's key (by

@@ -114,7 +114,8 @@ enum FrameBound: Equatable {
 
     private static func text(_ offset: Double, interval: Bool) -> String {
         if interval {
-            let micros = Int64(offset)
+            // An offset near Int64.max micros becomes 2^63 as a Double, which Int64 cannot hold.
+            let micros = offset < 0x1p63 ? Int64(offset) : .max
             return "INTERVAL '\(Interval(days: micros / Self.microsPerDay, micros: micros % Self.microsPerDay))'"
         }
         return offset == offset.rounded() && offset.magnitude < 1e15 ? String(Int64(offset)) : String(offset)
