@@ -60,6 +60,13 @@ extension Executor {
         }
     }
 
+    /// Throws when the query was cancelled, checked every 1,024 positions (`every` 1: each one)
+    /// of a per-row loop: one partition can be every row, and a frame can be most of them.
+    @inline(__always)
+    private func checkCancellation(_ position: Int, every mask: Int = 1023) throws {
+        if position & mask == mask, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+    }
+
     // MARK: Ranking
 
     private enum Ranking { case rowNumber, rank, denseRank }
@@ -418,6 +425,7 @@ extension Executor {
                 for position in start..<end {
                     let to = frames.bounds(position, start, end).end
                     if let last, last.end == to {
+                        try checkCancellation(position)
                         output[rows[position]] = last.value
                         continue
                     }
@@ -425,6 +433,8 @@ extension Executor {
                         try add(rows[added], to: accumulator, seen: &seen)
                         added += 1
                     }
+                    // A result can cost the whole frame (median sorts it): check each one.
+                    try checkCancellation(position, every: 0)
                     let value = accumulator.result()
                     output[rows[position]] = value
                     last = (to, value)
@@ -437,6 +447,7 @@ extension Executor {
                 for position in stride(from: end - 1, through: start, by: -1) {
                     let from = frames.bounds(position, start, end).start
                     if let last, last.start == from {
+                        try checkCancellation(position)
                         output[rows[position]] = last.value
                         continue
                     }
@@ -444,12 +455,14 @@ extension Executor {
                         added -= 1
                         try add(rows[added], to: accumulator, seen: &seen)
                     }
+                    try checkCancellation(position, every: 0)
                     let value = accumulator.result()
                     output[rows[position]] = value
                     last = (from, value)
                 }
             } else {
                 for position in start..<end {
+                    try checkCancellation(position, every: 0)
                     let (from, to) = frames.bounds(position, start, end)
                     let accumulator = function.makeAccumulator()
                     var seen: Set<[Value]> = []
@@ -618,6 +631,7 @@ extension Executor {
                 reset()
                 var added = start
                 for position in start..<end {
+                    try checkCancellation(position, every: 0xFFFF)
                     let to = frames.bounds(position, start, end).end
                     while added < to {
                         add(rows[added])
@@ -629,6 +643,7 @@ extension Executor {
                 reset()
                 var added = end
                 for position in stride(from: end - 1, through: start, by: -1) {
+                    try checkCancellation(position, every: 0xFFFF)
                     let from = frames.bounds(position, start, end).start
                     while added > from {
                         added -= 1
@@ -638,6 +653,7 @@ extension Executor {
                 }
             } else {
                 for position in start..<end {
+                    try checkCancellation(position, every: 63)
                     reset()
                     let (from, to) = frames.bounds(position, start, end)
                     for framePosition in from..<to { add(rows[framePosition]) }
