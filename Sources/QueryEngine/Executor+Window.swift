@@ -570,6 +570,21 @@ extension Executor {
             var hasBest = false
             var sawNaN = false
             var output = ContiguousArray<Double>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingExtremes(values, argument, maximum: maximum, isNaN: \.isNaN, order, frames) { row, best, sawNaN in
+                        if let best {
+                            output[row] = best
+                        } else if sawNaN {
+                            output[row] = .nan
+                        } else {
+                            validity[row] = false
+                            sawNull = true
+                        }
+                    }
+                }
+                return finish(.double(output), .double)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { hasBest = false; sawNaN = false }, add: { row in
                     guard argument.isValid(row) else { return }
@@ -597,6 +612,19 @@ extension Executor {
             var best: Int64 = 0
             var hasBest = false
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingExtremes(values, argument, maximum: maximum, isNaN: { _ in false }, order, frames) { row, best, _ in
+                        if let best {
+                            output[row] = best
+                        } else {
+                            validity[row] = false
+                            sawNull = true
+                        }
+                    }
+                }
+                return finish(.int(output), .bigint)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { hasBest = false }, add: { row in
                     guard argument.isValid(row) else { return }
@@ -617,6 +645,61 @@ extension Executor {
             return finish(.int(output), .bigint)
         default:
             return nil
+        }
+    }
+
+    /// min or max over moving frames (neither end unbounded) in linear time rather than a pass
+    /// over each row's frame: a deque holds the frame's positions that may still be the answer
+    /// (each strictly better than every later one, so the earliest of equals wins as in a pass),
+    /// and frames only move forward with the row. NULL and NaN are skipped; `emit` gets the best
+    /// number, or nil and whether the frame held a NaN.
+    private func slidingExtremes<Number: Comparable>(
+        _ values: UnsafeBufferPointer<Number>, _ argument: Column, maximum: Bool, isNaN: (Number) -> Bool,
+        _ order: WindowOrder, _ frames: Frames, emit: (_ row: Int, _ best: Number?, _ sawNaN: Bool) -> Void
+    ) throws {
+        let rows = order.rows
+        var deque: [Int] = []
+        /// NaNs before each position of the partition, for whether a frame holds one.
+        var nanCounts: [Int] = []
+        try forEachPartition(order) { start, end in
+            deque.removeAll(keepingCapacity: true)
+            nanCounts.removeAll(keepingCapacity: true)
+            nanCounts.append(0)
+            for position in start..<end {
+                let row = rows[position]
+                nanCounts.append(nanCounts[nanCounts.count - 1] + (argument.isValid(row) && isNaN(values[row]) ? 1 : 0))
+            }
+            var head = 0
+            var added = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start the deque over.
+                    deque.removeAll(keepingCapacity: true)
+                    head = 0
+                    added = from
+                }
+                previousFrom = from
+                added = max(added, from)
+                while added < to {
+                    let row = rows[added]
+                    if argument.isValid(row), !isNaN(values[row]) {
+                        let value = values[row]
+                        while deque.count > head {
+                            let last = values[rows[deque[deque.count - 1]]]
+                            guard maximum ? last < value : last > value else { break }
+                            deque.removeLast()
+                        }
+                        deque.append(added)
+                    }
+                    added += 1
+                }
+                while head < deque.count, deque[head] < from { head += 1 }
+                let best = head < deque.count ? values[rows[deque[head]]] : nil
+                emit(rows[position], best, from < to && nanCounts[to - start] > nanCounts[from - start])
+            }
         }
     }
 

@@ -147,6 +147,10 @@ struct BoundFrame: Equatable {
 
     var text: String { "\(unit.rawValue) BETWEEN \(start.text(interval: intervalOffsets)) AND \(end.text(interval: intervalOffsets))" }
 
+    /// Whether both ends move with the row (neither is UNBOUNDED): a frame that neither grows
+    /// from the partition's first row nor shrinks to its last.
+    var isMoving: Bool { start != .unboundedPreceding && end != .unboundedFollowing }
+
     /// A RANGE frame with `n PRECEDING` or `n FOLLOWING`: bounds found by the ORDER BY key's value.
     var hasRangeOffset: Bool { unit == .range && (start.hasOffset || end.hasOffset) }
 }
