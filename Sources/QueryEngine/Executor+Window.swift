@@ -415,6 +415,9 @@ extension Executor {
                 throw Diagnostic(error.phase, error.message, at: window.span)
             }
         }
+        if window.distinct, function.name == "count", window.frame.isMoving {
+            return try slidingDistinctCount(window, arguments, filter: filter, order, frames)
+        }
         let orderFree = ["count", "sum", "avg", "min", "max", "stddev", "stddev_pop", "variance", "var_pop", "bool_and", "bool_or"].contains(function.name)
         try forEachPartition(order) { start, end in
             if window.frame.start == .unboundedPreceding {
@@ -484,6 +487,7 @@ extension Executor {
         let count = order.rows.count
         guard let argument else {
             guard name == "count" else { return nil }
+            if frames.frame.isMoving { return try slidingCount(order, frames) { _ in true } }
             var counted = 0
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
             try driveFrames(order, frames, reset: { counted = 0 }, add: { _ in counted += 1 }, emit: { output[$0] = Int64(counted) })
@@ -496,6 +500,7 @@ extension Executor {
         }
         switch (name, argument.storage) {
         case ("count", .double), ("count", .int):
+            if frames.frame.isMoving { return try slidingCount(order, frames) { argument.isValid($0) } }
             var counted = 0
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
             try driveFrames(order, frames, reset: { counted = 0 }, add: { if argument.isValid($0) { counted += 1 } }, emit: { output[$0] = Int64(counted) })
@@ -646,6 +651,74 @@ extension Executor {
         default:
             return nil
         }
+    }
+
+    /// count over moving frames in linear time: a frame's count is the partition's running count
+    /// at its end less that at its start (`counts(row)`: whether the row counts).
+    private func slidingCount(_ order: WindowOrder, _ frames: Frames, counts: (Int) -> Bool) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        /// How many rows count before each position of the partition.
+        var before: [Int] = []
+        try forEachPartition(order) { start, end in
+            before.removeAll(keepingCapacity: true)
+            before.append(0)
+            for position in start..<end { before.append(before[before.count - 1] + (counts(rows[position]) ? 1 : 0)) }
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                output[rows[position]] = Int64(before[to - start] - before[from - start])
+            }
+        }
+        return Column(storage: .int(output), type: .bigint)
+    }
+
+    /// count(DISTINCT …) over moving frames in linear time: how many times each distinct
+    /// argument list is in the frame, rows added at its end and removed at its start as the
+    /// frame moves forward (FILTER and NULLs as in a pass over the frame).
+    private func slidingDistinctCount(_ window: BoundWindow, _ arguments: [Column], filter: Column?, _ order: WindowOrder, _ frames: Frames) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        var inFrame: [[Value]: Int] = [:]
+        /// The row's arguments when it counts: FILTER keeps it and none is NULL.
+        func key(_ row: Int) -> [Value]? {
+            if let filter, filter.value(at: row) != .bool(true) { return nil }
+            let values = arguments.map { $0.value(at: row) }
+            return values.contains(where: \.isNull) ? nil : values
+        }
+        try forEachPartition(order) { start, end in
+            inFrame.removeAll(keepingCapacity: true)
+            var added = start
+            var removed = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start over.
+                    inFrame.removeAll(keepingCapacity: true)
+                    added = from
+                    removed = from
+                }
+                previousFrom = from
+                while removed < min(from, added) {
+                    if let values = key(rows[removed]), let times = inFrame[values] {
+                        inFrame[values] = times > 1 ? times - 1 : nil
+                    }
+                    removed += 1
+                }
+                if added < from {
+                    added = from
+                    removed = from
+                }
+                while added < to {
+                    if let values = key(rows[added]) { inFrame[values, default: 0] += 1 }
+                    added += 1
+                }
+                output[rows[position]] = Int64(inFrame.count)
+            }
+        }
+        return Column(storage: .int(output), type: .bigint)
     }
 
     /// min or max over moving frames (neither end unbounded) in linear time rather than a pass
