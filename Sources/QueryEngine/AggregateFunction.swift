@@ -243,7 +243,10 @@ final class QuantileAccumulator: Accumulator {
         let upper = Int(position.rounded(.up))
         guard let low = sorted[lower].numeric, let high = sorted[upper].numeric else { return sorted[lower] }
         if lower == upper { return .double(low) }
-        return .double(low + (high - low) * (position - Double(lower)))
+        // DuckDB's interpolation, lo·(1 − d) + hi·d: between an infinity and a number (or two
+        // equal infinities) it is that infinity, where lo + (hi − lo)·d was NaN.
+        let weight = position - Double(lower)
+        return .double(low * (1 - weight) + high * weight)
     }
 
     /// Sorts the pending values into `numbers` and `others`.
