@@ -415,6 +415,11 @@ extension Executor {
                 throw Diagnostic(error.phase, error.message, at: window.span)
             }
         }
+        if filter == nil, !window.distinct, window.frame.isMoving, case .double(let values)? = arguments.first?.storage,
+            let (fraction, discrete) = Self.fixedQuantile(window, function)
+        {
+            return try slidingQuantile(values, arguments[0], fraction: fraction, discrete: discrete, order, frames)
+        }
         if window.distinct, function.name == "count", window.frame.isMoving {
             return try slidingDistinctCount(window, arguments, filter: filter, order, frames)
         }
@@ -719,6 +724,118 @@ extension Executor {
             }
         }
         return Column(storage: .int(output), type: .bigint)
+    }
+
+    /// median, or quantile_cont/quantile_disc with a constant fraction in 0…1: the fraction and
+    /// whether it is discrete; nil for other aggregates (and fractions the accumulator rejects).
+    private static func fixedQuantile(_ window: BoundWindow, _ function: AggregateFunction) -> (Double, Bool)? {
+        switch function.name {
+        case "median": return (0.5, false)
+        case "quantile", "quantile_disc":
+            guard window.arguments.count == 2, case .literal(let value) = window.arguments[1], let fraction = value.numeric,
+                fraction >= 0, fraction <= 1 else { return nil }
+            return (fraction, function.name == "quantile_disc")
+        default: return nil
+        }
+    }
+
+    /// median and quantiles of a DOUBLE column over moving frames: the frame's numbers kept
+    /// sorted (NaN last, equal values in row order, as the accumulator's stable sort leaves them)
+    /// as rows enter at its end and leave at its start, rather than each frame gathered and sorted.
+    private func slidingQuantile(_ values: ContiguousArray<Double>, _ argument: Column, fraction: Double, discrete: Bool, _ order: WindowOrder, _ frames: Frames) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Double>(repeating: 0, count: rows.count)
+        var validity = Bitmap(count: rows.count, value: true)
+        var sawNull = false
+        var sorted: [Double] = []
+        /// Whether `a` sorts before `b`: by value, NaN after every number.
+        @inline(__always) func before(_ a: Double, _ b: Double) -> Bool { a.isNaN ? false : b.isNaN || a < b }
+        /// The first index whose value `a` sorts before (after all values equal to `a`).
+        func upperBound(_ a: Double) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(a, sorted[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+        /// The first index whose value does not sort before `a`.
+        func lowerBound(_ a: Double) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(sorted[middle], a) { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        func enter(_ row: Int) {
+            guard argument.isValid(row) else { return }
+            let value = values[row]
+            sorted.insert(value, at: upperBound(value))
+        }
+        /// Removes the oldest copy of the row's value (the same bits: -0.0 and 0.0 are equal
+        /// but not the same), which is the first among its equals.
+        func leave(_ row: Int) {
+            guard argument.isValid(row) else { return }
+            let value = values[row]
+            var index = lowerBound(value)
+            while index < sorted.count, !before(value, sorted[index]) {
+                if sorted[index].bitPattern == value.bitPattern || sorted[index].isNaN && value.isNaN {
+                    sorted.remove(at: index)
+                    return
+                }
+                index += 1
+            }
+        }
+        try forEachPartition(order) { start, end in
+            sorted.removeAll(keepingCapacity: true)
+            var added = start
+            var removed = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start over.
+                    sorted.removeAll(keepingCapacity: true)
+                    added = from
+                    removed = from
+                }
+                previousFrom = from
+                while removed < min(from, added) {
+                    leave(rows[removed])
+                    removed += 1
+                }
+                if added < from {
+                    added = from
+                    removed = from
+                }
+                while added < to {
+                    enter(rows[added])
+                    added += 1
+                }
+                let row = rows[position]
+                let count = sorted.count
+                guard count > 0 else {
+                    validity[row] = false
+                    sawNull = true
+                    continue
+                }
+                if discrete {
+                    let index = Int((Double(count) * fraction).rounded(.up)) - 1
+                    output[row] = sorted[max(0, min(count - 1, index))]
+                    continue
+                }
+                let place = fraction * Double(count - 1)
+                let lower = Int(place.rounded(.down))
+                let upper = Int(place.rounded(.up))
+                let weight = place - Double(lower)
+                output[row] = lower == upper ? sorted[lower] : sorted[lower] * (1 - weight) + sorted[upper] * weight
+            }
+        }
+        return Column(storage: .double(output), validity: sawNull ? validity : nil, type: .double)
     }
 
     /// min or max over moving frames (neither end unbounded) in linear time rather than a pass
