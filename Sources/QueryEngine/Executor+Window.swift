@@ -515,6 +515,19 @@ extension Executor {
             var sum = 0.0
             var counted = 0
             var output = ContiguousArray<Double>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingSums(values, argument, order, frames) { row, sum, counted in
+                        if counted == 0 {
+                            validity[row] = false
+                            sawNull = true
+                        } else {
+                            output[row] = average ? sum / Double(counted) : sum
+                        }
+                    }
+                }
+                return finish(.double(output), .double)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { sum = 0; counted = 0 }, add: { row in
                     if argument.isValid(row) {
@@ -655,6 +668,69 @@ extension Executor {
             return finish(.int(output), .bigint)
         default:
             return nil
+        }
+    }
+
+    /// sum and avg of a DOUBLE over moving frames without a pass over each large frame. A frame
+    /// of up to 64 rows is summed in order, row by row. A larger one is split at `middle`: the
+    /// older part's sums from each of its positions to `middle` are kept (built when the frame's
+    /// start passes `middle`, each row once), the newer part is summed as rows enter, and the
+    /// frame's sum is the two added, which can differ from the in-order sum in the last bits
+    /// (NaN and infinities come out as in order: nothing is subtracted).
+    private func slidingSums(_ values: UnsafeBufferPointer<Double>, _ argument: Column, _ order: WindowOrder, _ frames: Frames, emit: (_ row: Int, _ sum: Double, _ counted: Int) -> Void) throws {
+        let rows = order.rows
+        /// From each older position (less the partition's start) to `middle`: the sum and count.
+        var olderSums: [Double] = []
+        var olderCounts: [Int] = []
+        try forEachPartition(order) { start, end in
+            olderSums.removeAll(keepingCapacity: true)
+            olderSums.append(contentsOf: repeatElement(0, count: end - start + 1))
+            olderCounts.removeAll(keepingCapacity: true)
+            olderCounts.append(contentsOf: repeatElement(0, count: end - start + 1))
+            var middle = start
+            var added = start
+            var newerSum = 0.0
+            var newerCount = 0
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                if to - from <= 64 {
+                    var sum = 0.0
+                    var counted = 0
+                    for framePosition in from..<to where argument.isValid(rows[framePosition]) {
+                        sum += values[rows[framePosition]]
+                        counted += 1
+                    }
+                    emit(rows[position], sum, counted)
+                    continue
+                }
+                if from >= middle || from < previousFrom || to < added {
+                    // The older part is used up (or the frame moved back): rebuild it from the frame.
+                    olderSums[to - start] = 0
+                    olderCounts[to - start] = 0
+                    for framePosition in stride(from: to - 1, through: from, by: -1) {
+                        let row = rows[framePosition]
+                        let valid = argument.isValid(row)
+                        olderSums[framePosition - start] = (valid ? values[row] : 0) + olderSums[framePosition + 1 - start]
+                        olderCounts[framePosition - start] = (valid ? 1 : 0) + olderCounts[framePosition + 1 - start]
+                    }
+                    middle = to
+                    added = to
+                    newerSum = 0
+                    newerCount = 0
+                }
+                previousFrom = from
+                while added < to {
+                    let row = rows[added]
+                    if argument.isValid(row) {
+                        newerSum += values[row]
+                        newerCount += 1
+                    }
+                    added += 1
+                }
+                emit(rows[position], olderSums[from - start] + newerSum, olderCounts[from - start] + newerCount)
+            }
         }
     }
 

@@ -96,7 +96,7 @@ import Testing
         let queries = [
             "SELECT max(m) FROM (SELECT median(train_loss) FILTER (WHERE true) OVER (ORDER BY _step ROWS BETWEEN 5000 PRECEDING AND 5000 FOLLOWING) AS m FROM history)",
             "SELECT max(m) FROM (SELECT quantile_cont(train_loss, 0.5) FILTER (WHERE true) OVER (ORDER BY _step, run_id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS m FROM history, (SELECT 1 UNION ALL SELECT 2) t)",
-            "SELECT max(m) FROM (SELECT sum(train_loss) OVER (ORDER BY _step ROWS BETWEEN 9223372036854775807 PRECEDING AND 9223372036854775807 FOLLOWING) AS m FROM history a, (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) t)",
+            "SELECT max(m) FROM (SELECT stddev(train_loss) OVER (ORDER BY _step ROWS BETWEEN 9223372036854775807 PRECEDING AND 9223372036854775807 FOLLOWING) AS m FROM history a, (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) t)",
         ]
         for sql in queries {
             let started = Date()
