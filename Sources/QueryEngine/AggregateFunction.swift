@@ -197,10 +197,18 @@ final class ArgExtremeAccumulator: Accumulator {
 }
 
 /// median and quantiles over the values in ORDER BY's order (NaN last).
+///
+/// The values are kept sorted as they come (new ones sorted, then merged in, stably), so a window
+/// that reads the result after every row of a growing frame (a running median) merges each value
+/// once rather than sorting the whole frame again for every row.
 final class QuantileAccumulator: Accumulator {
     private var fraction: Double?
     private let discrete: Bool
-    private var values: [Value] = []
+    /// The numbers so far, sorted; and the other values (strings of a mixed-type column), sorted.
+    private var numbers: [Value] = []
+    private var others: [Value] = []
+    /// Values added since the last result, in order.
+    private var pending: [Value] = []
     private var invalidFraction = false
 
     init(fixed: Double?, discrete: Bool) {
@@ -217,16 +225,16 @@ final class QuantileAccumulator: Accumulator {
         }
         let value = arguments[0]
         if value.isNull { return }
-        values.append(value)
+        pending.append(value)
     }
 
     override func result() -> Value {
-        guard !values.isEmpty, let fraction else { return .null }
+        settle()
+        guard !(numbers.isEmpty && others.isEmpty), let fraction else { return .null }
         // Numbers, when there are any (a string in a mixed-type key is skipped); else all values.
-        let chosen = values.contains(where: \.isNumber) ? values.filter(\.isNumber) : values
-        let sorted = chosen.sorted { ValueOrder.sortsBefore($0, $1, descending: false, nullsFirst: false) }
+        let sorted = numbers.isEmpty ? others : numbers
         let position = fraction * Double(sorted.count - 1)
-        if discrete || sorted.contains(where: { !$0.isNumber }) {
+        if discrete || numbers.isEmpty {
             // DuckDB's discrete quantile: the value at position ceil(n·q) − 1.
             let position = Int((Double(sorted.count) * fraction).rounded(.up)) - 1
             return sorted[max(0, min(sorted.count - 1, position))]
@@ -235,7 +243,58 @@ final class QuantileAccumulator: Accumulator {
         let upper = Int(position.rounded(.up))
         guard let low = sorted[lower].numeric, let high = sorted[upper].numeric else { return sorted[lower] }
         if lower == upper { return .double(low) }
-        return .double(low + (high - low) * (position - Double(lower)))
+        // DuckDB's interpolation, lo·(1 − d) + hi·d: between an infinity and a number (or two
+        // equal infinities) it is that infinity, where lo + (hi − lo)·d was NaN.
+        let weight = position - Double(lower)
+        return .double(low * (1 - weight) + high * weight)
+    }
+
+    /// Sorts the pending values into `numbers` and `others`.
+    private func settle() {
+        guard !pending.isEmpty else { return }
+        Self.merge(pending.filter(\.isNumber), into: &numbers)
+        Self.merge(pending.filter { !$0.isNumber }, into: &others)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Merges `values`, sorted stably, into the sorted `target`: equal values keep the order they
+    /// were added in, as one stable sort of them all would.
+    private static func merge(_ values: [Value], into target: inout [Value]) {
+        guard !values.isEmpty else { return }
+        let incoming = values.sorted { ValueOrder.sortsBefore($0, $1, descending: false, nullsFirst: false) }
+        if target.isEmpty {
+            target = incoming
+            return
+        }
+        if incoming.count <= 8 {
+            // A few (a growing frame's next row): each goes after the values it does not sort before.
+            for value in incoming {
+                var low = 0
+                var high = target.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if ValueOrder.sortsBefore(value, target[middle], descending: false, nullsFirst: false) { high = middle } else { low = middle + 1 }
+                }
+                target.insert(value, at: low)
+            }
+            return
+        }
+        var merged: [Value] = []
+        merged.reserveCapacity(target.count + incoming.count)
+        var old = 0
+        var new = 0
+        while old < target.count, new < incoming.count {
+            if ValueOrder.sortsBefore(incoming[new], target[old], descending: false, nullsFirst: false) {
+                merged.append(incoming[new])
+                new += 1
+            } else {
+                merged.append(target[old])
+                old += 1
+            }
+        }
+        merged.append(contentsOf: target[old...])
+        merged.append(contentsOf: incoming[new...])
+        target = merged
     }
 }
 

@@ -103,9 +103,12 @@ extension Binder {
         return .column(collector.add(window, name: text(span)))
     }
 
-    /// The frame of a window function: as written, or DuckDB's default.
+    /// The frame of a window function: as written, or DuckDB's default. Its shape is checked
+    /// for every function, as DuckDB does, even those that ignore it (row_number, lag, …).
     private func bindFrame(_ over: WindowSpec, function: WindowFunction) throws -> BoundFrame {
-        guard let frame = over.frame, function.usesFrame else { return .standard }
+        guard let frame = over.frame else { return .standard }
+        try checkShape(of: frame, over)
+        guard function.usesFrame else { return .standard }
         var kinds: [(isInterval: Bool, span: SourceSpan)] = []
         func bound(_ written: WindowFrame.Bound) throws -> FrameBound {
             switch written {
@@ -127,26 +130,38 @@ extension Binder {
             throw Diagnostic(.binder, "the offsets of a RANGE frame must both be INTERVALs or both numbers", at: kinds[1].span)
         }
         bound.intervalOffsets = kinds.first?.isInterval ?? false
-        switch bound.start {
+        return bound
+    }
+
+    /// Rejects frames whose bounds are out of order (`ROWS BETWEEN CURRENT ROW AND 1 PRECEDING`)
+    /// and RANGE offsets without exactly one ORDER BY key.
+    private func checkShape(of frame: WindowFrame, _ over: WindowSpec) throws {
+        switch frame.start {
         case .unboundedFollowing:
             throw Diagnostic(.parser, "Frame start cannot be UNBOUNDED FOLLOWING", at: over.span)
         case .following:
-            switch bound.end {
+            switch frame.end {
             case .preceding, .currentRow: throw Diagnostic(.parser, "Frame starting from following row cannot have preceding rows", at: over.span)
             case .unboundedPreceding, .following, .unboundedFollowing: break
             }
         case .currentRow:
-            if case .preceding = bound.end { throw Diagnostic(.parser, "Frame starting from current row cannot have preceding rows", at: over.span) }
+            if case .preceding = frame.end { throw Diagnostic(.parser, "Frame starting from current row cannot have preceding rows", at: over.span) }
         case .unboundedPreceding, .preceding:
             break
         }
-        if bound.end == .unboundedPreceding {
+        if case .unboundedPreceding = frame.end {
             throw Diagnostic(.parser, "Frame end cannot be UNBOUNDED PRECEDING", at: over.span)
         }
-        if bound.hasRangeOffset, over.orderBy.count != 1 {
+        var hasOffset = false
+        for written in [frame.start, frame.end] {
+            switch written {
+            case .preceding, .following: hasOffset = true
+            case .unboundedPreceding, .currentRow, .unboundedFollowing: break
+            }
+        }
+        if frame.unit == .range, hasOffset, over.orderBy.count != 1 {
             throw Diagnostic(.binder, "RANGE frames with an offset need exactly one ORDER BY key (a number or a timestamp), not \(over.orderBy.count)", at: over.span)
         }
-        return bound
     }
 
     /// `n` of `n PRECEDING`/`n FOLLOWING`: a constant, a non-negative integer for ROWS, and for
@@ -154,14 +169,18 @@ extension Binder {
     private func frameOffset(_ expression: Expr, unit: WindowFrame.Unit) throws -> (amount: Double, isInterval: Bool) {
         let value = try withWindows(.forbidden("window function calls cannot be nested")) { try constantValue(expression) }
         switch (value, unit) {
-        case (.int(let offset), _) where offset >= 0 && offset <= Int64(Int32.max):
+        case (.int(let offset), _) where offset >= 0:
+            // Any size, as DuckDB takes it: a ROWS offset past the partition's edge stops there.
             return (Double(offset), false)
         case (.double(let offset), .range) where offset >= 0 && offset.isFinite:
             return (offset, false)
         case (.interval(let interval), .range) where interval.months == 0:
             let (dayMicros, overflow) = interval.days.multipliedReportingOverflow(by: FrameBound.microsPerDay)
             let (micros, overflowAgain) = dayMicros.addingReportingOverflow(interval.micros)
-            guard !overflow, !overflowAgain, micros >= 0 else {
+            guard !overflow, !overflowAgain else {
+                throw Diagnostic(.binder, "a RANGE frame offset must be at most 106751991 days 04:00:54.775807 (2^63 − 1 microseconds), not \(Render.text(value))", at: expression.span)
+            }
+            guard micros >= 0 else {
                 throw Diagnostic(.binder, "a RANGE frame offset must not be negative, not \(Render.text(value))", at: expression.span)
             }
             return (Double(micros), true)

@@ -60,6 +60,13 @@ extension Executor {
         }
     }
 
+    /// Throws when the query was cancelled, checked every 1,024 positions (`every` 1: each one)
+    /// of a per-row loop: one partition can be every row, and a frame can be most of them.
+    @inline(__always)
+    private func checkCancellation(_ position: Int, every mask: Int = 1023) throws {
+        if position & mask == mask, isCancelled() { throw Diagnostic(.interrupted, "Interrupted!") }
+    }
+
     // MARK: Ranking
 
     private enum Ranking { case rowNumber, rank, denseRank }
@@ -243,20 +250,26 @@ extension Executor {
             let from: Int
             switch frame.start {
             case .unboundedPreceding: from = start
-            case .preceding(let offset): from = max(start, position - Int(offset))
+            case .preceding(let offset): from = max(start, position - Self.rowCount(offset))
             case .currentRow: from = rows ? position : peerStarts[position]
-            case .following(let offset): from = min(end, position + Int(offset))
+            case .following(let offset): from = min(end, position + Self.rowCount(offset))
             case .unboundedFollowing: from = end
             }
             let to: Int
             switch frame.end {
             case .unboundedFollowing: to = end
-            case .following(let offset): to = min(end, position + Int(offset) + 1)
+            case .following(let offset): to = min(end, position + Self.rowCount(offset) + 1)
             case .currentRow: to = rows ? position + 1 : peerEnds[position]
-            case .preceding(let offset): to = max(start, position - Int(offset) + 1)
+            case .preceding(let offset): to = max(start, position - Self.rowCount(offset) + 1)
             case .unboundedPreceding: to = start
             }
             return (from, max(from, to))
+        }
+
+        /// A ROWS offset as a row count, capped at 2^40 (more rows than any partition has) so
+        /// that `9223372036854775807 PRECEDING` neither traps in the conversion nor overflows.
+        private static func rowCount(_ offset: Double) -> Int {
+            offset < 0x1p40 ? Int(offset) : 1 << 40
         }
 
         /// RANGE `n PRECEDING`/`n FOLLOWING`: the rows whose key is within n of the row's key (by
@@ -402,6 +415,14 @@ extension Executor {
                 throw Diagnostic(error.phase, error.message, at: window.span)
             }
         }
+        if filter == nil, !window.distinct, window.frame.isMoving, case .double(let values)? = arguments.first?.storage,
+            let (fraction, discrete) = Self.fixedQuantile(window, function)
+        {
+            return try slidingQuantile(values, arguments[0], fraction: fraction, discrete: discrete, order, frames)
+        }
+        if window.distinct, function.name == "count", window.frame.isMoving {
+            return try slidingDistinctCount(window, arguments, filter: filter, order, frames)
+        }
         let orderFree = ["count", "sum", "avg", "min", "max", "stddev", "stddev_pop", "variance", "var_pop", "bool_and", "bool_or"].contains(function.name)
         try forEachPartition(order) { start, end in
             if window.frame.start == .unboundedPreceding {
@@ -412,6 +433,7 @@ extension Executor {
                 for position in start..<end {
                     let to = frames.bounds(position, start, end).end
                     if let last, last.end == to {
+                        try checkCancellation(position)
                         output[rows[position]] = last.value
                         continue
                     }
@@ -419,6 +441,8 @@ extension Executor {
                         try add(rows[added], to: accumulator, seen: &seen)
                         added += 1
                     }
+                    // A result can cost the whole frame (median sorts it): check each one.
+                    try checkCancellation(position, every: 0)
                     let value = accumulator.result()
                     output[rows[position]] = value
                     last = (to, value)
@@ -431,6 +455,7 @@ extension Executor {
                 for position in stride(from: end - 1, through: start, by: -1) {
                     let from = frames.bounds(position, start, end).start
                     if let last, last.start == from {
+                        try checkCancellation(position)
                         output[rows[position]] = last.value
                         continue
                     }
@@ -438,12 +463,14 @@ extension Executor {
                         added -= 1
                         try add(rows[added], to: accumulator, seen: &seen)
                     }
+                    try checkCancellation(position, every: 0)
                     let value = accumulator.result()
                     output[rows[position]] = value
                     last = (from, value)
                 }
             } else {
                 for position in start..<end {
+                    try checkCancellation(position, every: 0)
                     let (from, to) = frames.bounds(position, start, end)
                     let accumulator = function.makeAccumulator()
                     var seen: Set<[Value]> = []
@@ -465,6 +492,7 @@ extension Executor {
         let count = order.rows.count
         guard let argument else {
             guard name == "count" else { return nil }
+            if frames.frame.isMoving { return try slidingCount(order, frames) { _ in true } }
             var counted = 0
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
             try driveFrames(order, frames, reset: { counted = 0 }, add: { _ in counted += 1 }, emit: { output[$0] = Int64(counted) })
@@ -477,6 +505,7 @@ extension Executor {
         }
         switch (name, argument.storage) {
         case ("count", .double), ("count", .int):
+            if frames.frame.isMoving { return try slidingCount(order, frames) { argument.isValid($0) } }
             var counted = 0
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
             try driveFrames(order, frames, reset: { counted = 0 }, add: { if argument.isValid($0) { counted += 1 } }, emit: { output[$0] = Int64(counted) })
@@ -486,6 +515,19 @@ extension Executor {
             var sum = 0.0
             var counted = 0
             var output = ContiguousArray<Double>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingSums(values, argument, order, frames) { row, sum, counted in
+                        if counted == 0 {
+                            validity[row] = false
+                            sawNull = true
+                        } else {
+                            output[row] = average ? sum / Double(counted) : sum
+                        }
+                    }
+                }
+                return finish(.double(output), .double)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { sum = 0; counted = 0 }, add: { row in
                     if argument.isValid(row) {
@@ -551,6 +593,21 @@ extension Executor {
             var hasBest = false
             var sawNaN = false
             var output = ContiguousArray<Double>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingExtremes(values, argument, maximum: maximum, isNaN: \.isNaN, order, frames) { row, best, sawNaN in
+                        if let best {
+                            output[row] = best
+                        } else if sawNaN {
+                            output[row] = .nan
+                        } else {
+                            validity[row] = false
+                            sawNull = true
+                        }
+                    }
+                }
+                return finish(.double(output), .double)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { hasBest = false; sawNaN = false }, add: { row in
                     guard argument.isValid(row) else { return }
@@ -578,6 +635,19 @@ extension Executor {
             var best: Int64 = 0
             var hasBest = false
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
+            if frames.frame.isMoving {
+                try values.withUnsafeBufferPointer { values in
+                    try slidingExtremes(values, argument, maximum: maximum, isNaN: { _ in false }, order, frames) { row, best, _ in
+                        if let best {
+                            output[row] = best
+                        } else {
+                            validity[row] = false
+                            sawNull = true
+                        }
+                    }
+                }
+                return finish(.int(output), .bigint)
+            }
             try values.withUnsafeBufferPointer { values in
                 try driveFrames(order, frames, reset: { hasBest = false }, add: { row in
                     guard argument.isValid(row) else { return }
@@ -601,6 +671,304 @@ extension Executor {
         }
     }
 
+    /// sum and avg of a DOUBLE over moving frames without a pass over each large frame. A frame
+    /// of up to 64 rows is summed in order, row by row. A larger one is split at `middle`: the
+    /// older part's sums from each of its positions to `middle` are kept (built when the frame's
+    /// start passes `middle`, each row once), the newer part is summed as rows enter, and the
+    /// frame's sum is the two added, which can differ from the in-order sum in the last bits
+    /// (NaN and infinities come out as in order: nothing is subtracted).
+    private func slidingSums(_ values: UnsafeBufferPointer<Double>, _ argument: Column, _ order: WindowOrder, _ frames: Frames, emit: (_ row: Int, _ sum: Double, _ counted: Int) -> Void) throws {
+        let rows = order.rows
+        /// From each older position (less the partition's start) to `middle`: the sum and count.
+        var olderSums: [Double] = []
+        var olderCounts: [Int] = []
+        try forEachPartition(order) { start, end in
+            olderSums.removeAll(keepingCapacity: true)
+            olderSums.append(contentsOf: repeatElement(0, count: end - start + 1))
+            olderCounts.removeAll(keepingCapacity: true)
+            olderCounts.append(contentsOf: repeatElement(0, count: end - start + 1))
+            var middle = start
+            var added = start
+            var newerSum = 0.0
+            var newerCount = 0
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                if to - from <= 64 {
+                    var sum = 0.0
+                    var counted = 0
+                    for framePosition in from..<to where argument.isValid(rows[framePosition]) {
+                        sum += values[rows[framePosition]]
+                        counted += 1
+                    }
+                    emit(rows[position], sum, counted)
+                    continue
+                }
+                if from >= middle || from < previousFrom || to < added {
+                    // The older part is used up (or the frame moved back): rebuild it from the frame.
+                    olderSums[to - start] = 0
+                    olderCounts[to - start] = 0
+                    for framePosition in stride(from: to - 1, through: from, by: -1) {
+                        let row = rows[framePosition]
+                        let valid = argument.isValid(row)
+                        olderSums[framePosition - start] = (valid ? values[row] : 0) + olderSums[framePosition + 1 - start]
+                        olderCounts[framePosition - start] = (valid ? 1 : 0) + olderCounts[framePosition + 1 - start]
+                    }
+                    middle = to
+                    added = to
+                    newerSum = 0
+                    newerCount = 0
+                }
+                previousFrom = from
+                while added < to {
+                    let row = rows[added]
+                    if argument.isValid(row) {
+                        newerSum += values[row]
+                        newerCount += 1
+                    }
+                    added += 1
+                }
+                emit(rows[position], olderSums[from - start] + newerSum, olderCounts[from - start] + newerCount)
+            }
+        }
+    }
+
+    /// count over moving frames in linear time: a frame's count is the partition's running count
+    /// at its end less that at its start (`counts(row)`: whether the row counts).
+    private func slidingCount(_ order: WindowOrder, _ frames: Frames, counts: (Int) -> Bool) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        /// How many rows count before each position of the partition.
+        var before: [Int] = []
+        try forEachPartition(order) { start, end in
+            before.removeAll(keepingCapacity: true)
+            before.append(0)
+            for position in start..<end { before.append(before[before.count - 1] + (counts(rows[position]) ? 1 : 0)) }
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                output[rows[position]] = Int64(before[to - start] - before[from - start])
+            }
+        }
+        return Column(storage: .int(output), type: .bigint)
+    }
+
+    /// count(DISTINCT …) over moving frames in linear time: how many times each distinct
+    /// argument list is in the frame, rows added at its end and removed at its start as the
+    /// frame moves forward (FILTER and NULLs as in a pass over the frame).
+    private func slidingDistinctCount(_ window: BoundWindow, _ arguments: [Column], filter: Column?, _ order: WindowOrder, _ frames: Frames) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Int64>(repeating: 0, count: rows.count)
+        var inFrame: [[Value]: Int] = [:]
+        /// The row's arguments when it counts: FILTER keeps it and none is NULL.
+        func key(_ row: Int) -> [Value]? {
+            if let filter, filter.value(at: row) != .bool(true) { return nil }
+            let values = arguments.map { $0.value(at: row) }
+            return values.contains(where: \.isNull) ? nil : values
+        }
+        try forEachPartition(order) { start, end in
+            inFrame.removeAll(keepingCapacity: true)
+            var added = start
+            var removed = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start over.
+                    inFrame.removeAll(keepingCapacity: true)
+                    added = from
+                    removed = from
+                }
+                previousFrom = from
+                while removed < min(from, added) {
+                    if let values = key(rows[removed]), let times = inFrame[values] {
+                        inFrame[values] = times > 1 ? times - 1 : nil
+                    }
+                    removed += 1
+                }
+                if added < from {
+                    added = from
+                    removed = from
+                }
+                while added < to {
+                    if let values = key(rows[added]) { inFrame[values, default: 0] += 1 }
+                    added += 1
+                }
+                output[rows[position]] = Int64(inFrame.count)
+            }
+        }
+        return Column(storage: .int(output), type: .bigint)
+    }
+
+    /// median, or quantile_cont/quantile_disc with a constant fraction in 0…1: the fraction and
+    /// whether it is discrete; nil for other aggregates (and fractions the accumulator rejects).
+    private static func fixedQuantile(_ window: BoundWindow, _ function: AggregateFunction) -> (Double, Bool)? {
+        switch function.name {
+        case "median": return (0.5, false)
+        case "quantile", "quantile_disc":
+            guard window.arguments.count == 2, case .literal(let value) = window.arguments[1], let fraction = value.numeric,
+                fraction >= 0, fraction <= 1 else { return nil }
+            return (fraction, function.name == "quantile_disc")
+        default: return nil
+        }
+    }
+
+    /// median and quantiles of a DOUBLE column over moving frames: the frame's numbers kept
+    /// sorted (NaN last, equal values in row order, as the accumulator's stable sort leaves them)
+    /// as rows enter at its end and leave at its start, rather than each frame gathered and sorted.
+    private func slidingQuantile(_ values: ContiguousArray<Double>, _ argument: Column, fraction: Double, discrete: Bool, _ order: WindowOrder, _ frames: Frames) throws -> Column {
+        let rows = order.rows
+        var output = ContiguousArray<Double>(repeating: 0, count: rows.count)
+        var validity = Bitmap(count: rows.count, value: true)
+        var sawNull = false
+        var sorted: [Double] = []
+        /// Whether `a` sorts before `b`: by value, NaN after every number.
+        @inline(__always) func before(_ a: Double, _ b: Double) -> Bool { a.isNaN ? false : b.isNaN || a < b }
+        /// The first index whose value `a` sorts before (after all values equal to `a`).
+        func upperBound(_ a: Double) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(a, sorted[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+        /// The first index whose value does not sort before `a`.
+        func lowerBound(_ a: Double) -> Int {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) / 2
+                if before(sorted[middle], a) { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        func enter(_ row: Int) {
+            guard argument.isValid(row) else { return }
+            let value = values[row]
+            sorted.insert(value, at: upperBound(value))
+        }
+        /// Removes the oldest copy of the row's value (the same bits: -0.0 and 0.0 are equal
+        /// but not the same), which is the first among its equals.
+        func leave(_ row: Int) {
+            guard argument.isValid(row) else { return }
+            let value = values[row]
+            var index = lowerBound(value)
+            while index < sorted.count, !before(value, sorted[index]) {
+                if sorted[index].bitPattern == value.bitPattern || sorted[index].isNaN && value.isNaN {
+                    sorted.remove(at: index)
+                    return
+                }
+                index += 1
+            }
+        }
+        try forEachPartition(order) { start, end in
+            sorted.removeAll(keepingCapacity: true)
+            var added = start
+            var removed = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start over.
+                    sorted.removeAll(keepingCapacity: true)
+                    added = from
+                    removed = from
+                }
+                previousFrom = from
+                while removed < min(from, added) {
+                    leave(rows[removed])
+                    removed += 1
+                }
+                if added < from {
+                    added = from
+                    removed = from
+                }
+                while added < to {
+                    enter(rows[added])
+                    added += 1
+                }
+                let row = rows[position]
+                let count = sorted.count
+                guard count > 0 else {
+                    validity[row] = false
+                    sawNull = true
+                    continue
+                }
+                if discrete {
+                    let index = Int((Double(count) * fraction).rounded(.up)) - 1
+                    output[row] = sorted[max(0, min(count - 1, index))]
+                    continue
+                }
+                let place = fraction * Double(count - 1)
+                let lower = Int(place.rounded(.down))
+                let upper = Int(place.rounded(.up))
+                let weight = place - Double(lower)
+                output[row] = lower == upper ? sorted[lower] : sorted[lower] * (1 - weight) + sorted[upper] * weight
+            }
+        }
+        return Column(storage: .double(output), validity: sawNull ? validity : nil, type: .double)
+    }
+
+    /// min or max over moving frames (neither end unbounded) in linear time rather than a pass
+    /// over each row's frame: a deque holds the frame's positions that may still be the answer
+    /// (each strictly better than every later one, so the earliest of equals wins as in a pass),
+    /// and frames only move forward with the row. NULL and NaN are skipped; `emit` gets the best
+    /// number, or nil and whether the frame held a NaN.
+    private func slidingExtremes<Number: Comparable>(
+        _ values: UnsafeBufferPointer<Number>, _ argument: Column, maximum: Bool, isNaN: (Number) -> Bool,
+        _ order: WindowOrder, _ frames: Frames, emit: (_ row: Int, _ best: Number?, _ sawNaN: Bool) -> Void
+    ) throws {
+        let rows = order.rows
+        var deque: [Int] = []
+        /// NaNs before each position of the partition, for whether a frame holds one.
+        var nanCounts: [Int] = []
+        try forEachPartition(order) { start, end in
+            deque.removeAll(keepingCapacity: true)
+            nanCounts.removeAll(keepingCapacity: true)
+            nanCounts.append(0)
+            for position in start..<end {
+                let row = rows[position]
+                nanCounts.append(nanCounts[nanCounts.count - 1] + (argument.isValid(row) && isNaN(values[row]) ? 1 : 0))
+            }
+            var head = 0
+            var added = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position, every: 0xFFFF)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    // Frames move forward; should one not, start the deque over.
+                    deque.removeAll(keepingCapacity: true)
+                    head = 0
+                    added = from
+                }
+                previousFrom = from
+                added = max(added, from)
+                while added < to {
+                    let row = rows[added]
+                    if argument.isValid(row), !isNaN(values[row]) {
+                        let value = values[row]
+                        while deque.count > head {
+                            let last = values[rows[deque[deque.count - 1]]]
+                            guard maximum ? last < value : last > value else { break }
+                            deque.removeLast()
+                        }
+                        deque.append(added)
+                    }
+                    added += 1
+                }
+                while head < deque.count, deque[head] < from { head += 1 }
+                let best = head < deque.count ? values[rows[deque[head]]] : nil
+                emit(rows[position], best, from < to && nanCounts[to - start] > nanCounts[from - start])
+            }
+        }
+    }
+
     /// Feeds each row's frame to `add` and calls `emit(row)` with it complete: growing frames
     /// (from the partition's first row) accumulate forwards, shrinking ones (to its last row)
     /// backwards, and moving frames are added row by row after a `reset`.
@@ -612,6 +980,7 @@ extension Executor {
                 reset()
                 var added = start
                 for position in start..<end {
+                    try checkCancellation(position, every: 0xFFFF)
                     let to = frames.bounds(position, start, end).end
                     while added < to {
                         add(rows[added])
@@ -623,6 +992,7 @@ extension Executor {
                 reset()
                 var added = end
                 for position in stride(from: end - 1, through: start, by: -1) {
+                    try checkCancellation(position, every: 0xFFFF)
                     let from = frames.bounds(position, start, end).start
                     while added > from {
                         added -= 1
@@ -632,6 +1002,7 @@ extension Executor {
                 }
             } else {
                 for position in start..<end {
+                    try checkCancellation(position, every: 63)
                     reset()
                     let (from, to) = frames.bounds(position, start, end)
                     for framePosition in from..<to { add(rows[framePosition]) }

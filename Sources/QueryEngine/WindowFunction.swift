@@ -114,7 +114,8 @@ enum FrameBound: Equatable {
 
     private static func text(_ offset: Double, interval: Bool) -> String {
         if interval {
-            let micros = Int64(offset)
+            // An offset near Int64.max micros becomes 2^63 as a Double, which Int64 cannot hold.
+            let micros = offset < 0x1p63 ? Int64(offset) : .max
             return "INTERVAL '\(Interval(days: micros / Self.microsPerDay, micros: micros % Self.microsPerDay))'"
         }
         return offset == offset.rounded() && offset.magnitude < 1e15 ? String(Int64(offset)) : String(offset)
@@ -145,6 +146,10 @@ struct BoundFrame: Equatable {
     static let standard = BoundFrame(unit: .range, start: .unboundedPreceding, end: .currentRow)
 
     var text: String { "\(unit.rawValue) BETWEEN \(start.text(interval: intervalOffsets)) AND \(end.text(interval: intervalOffsets))" }
+
+    /// Whether both ends move with the row (neither is UNBOUNDED): a frame that neither grows
+    /// from the partition's first row nor shrinks to its last.
+    var isMoving: Bool { start != .unboundedPreceding && end != .unboundedFollowing }
 
     /// A RANGE frame with `n PRECEDING` or `n FOLLOWING`: bounds found by the ORDER BY key's value.
     var hasRangeOffset: Bool { unit == .range && (start.hasOffset || end.hasOffset) }

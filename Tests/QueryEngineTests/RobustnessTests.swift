@@ -85,4 +85,28 @@ import Testing
         for sql in cases { #expect(Self.survives(sql, engine), "\(sql.prefix(60))") }
         #expect(Date().timeIntervalSince(start) < 60)
     }
+
+    /// Ctrl-C during a long window over one partition: it used to be checked only between
+    /// partitions (every 4,096), so a window over the sample history (one partition) whose every
+    /// row aggregates thousands of rows ran to the end. The per-row loops check now; the query
+    /// stops soon after the request. (FILTER (WHERE true) keeps these on the general accumulator,
+    /// which visits each row's frame: the slow path that must stay interruptible.)
+    @Test func longWindowOverOnePartitionIsCancellable() throws {
+        let engine = try Stores.engine("sample")
+        let queries = [
+            "SELECT max(m) FROM (SELECT median(train_loss) FILTER (WHERE true) OVER (ORDER BY _step ROWS BETWEEN 5000 PRECEDING AND 5000 FOLLOWING) AS m FROM history)",
+            "SELECT max(m) FROM (SELECT quantile_cont(train_loss, 0.5) FILTER (WHERE true) OVER (ORDER BY _step, run_id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS m FROM history, (SELECT 1 UNION ALL SELECT 2) t)",
+            "SELECT max(m) FROM (SELECT stddev(train_loss) OVER (ORDER BY _step ROWS BETWEEN 9223372036854775807 PRECEDING AND 9223372036854775807 FOLLOWING) AS m FROM history a, (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) t)",
+        ]
+        for sql in queries {
+            let started = Date()
+            let requested = started.addingTimeInterval(0.2)
+            let statement = try #require(try engine.parse(sql).first)
+            let error = #expect(throws: Diagnostic.self, "\(sql)") {
+                try engine.execute(statement, source: sql, isCancelled: { Date() > requested })
+            }
+            #expect(error?.phase == .interrupted, "\(sql)")
+            #expect(Date().timeIntervalSince(requested) < 2, "\(sql)")
+        }
+    }
 }
