@@ -27,7 +27,19 @@ struct Evaluator {
         case .literal(let value):
             return Column.constant(value, count: count)
         case .call(let function, let arguments, let span):
-            let columns = try arguments.map { try evaluate($0, relation, rows: rows) }
+            let columns: [Column]
+            if arguments.count == 2, case .literal(.int(let constant)) = arguments[1] {
+                // `_step // 100`, `_step > 10`: the constant stays a scalar, never a column.
+                let left = try evaluate(arguments[0], relation, rows: rows)
+                if case .int(let values) = left.storage,
+                    let fast = Kernels.integers(function.name, values, constant, validity: left.validity)
+                {
+                    return fast
+                }
+                columns = [left, Column.constant(.int(constant), count: count)]
+            } else {
+                columns = try arguments.map { try evaluate($0, relation, rows: rows) }
+            }
             if let fast = Kernels.binary(function.name, columns) { return fast }
             if function.name == "list_contains", let fast = Kernels.listContains(columns) { return fast }
             var builder = ColumnBuilder()
@@ -395,6 +407,62 @@ enum Kernels {
                 if right[rowIndex] == 0 || (right[rowIndex] == -1 && left[rowIndex] == .min) { return nil }
             }
             return arithmetic { dividend, divisor in (divisor == 0 || (divisor == -1 && dividend == .min) ? 0 : dividend / divisor, false) }
+        default: return nil
+        }
+    }
+
+    /// Integer arithmetic and comparisons with a constant right operand, one loop without a
+    /// second column; nil (the general kernel, then the row path with its errors) when a row
+    /// could overflow or the divisor is 0 or -1. Division goes through doubles, which a machine
+    /// divides many at a time, when every dividend is below 2^53 in magnitude: then the quotient
+    /// truncated is exact (a quotient that is not a whole number lies at least 1/|divisor| from
+    /// one, more than the rounding error of |dividend/divisor| · 2^-53).
+    static func integers(_ name: String, _ left: ContiguousArray<Int64>, _ constant: Int64, validity: Bitmap?) -> Column? {
+        let count = left.count
+        func compare(_ test: (Int64) -> Bool) -> Column {
+            let flags = left.withUnsafeBufferPointer { left in
+                ContiguousArray<Bool>(unsafeUninitializedCapacity: count) { flags, initialized in
+                    for rowIndex in 0..<count { flags[rowIndex] = test(left[rowIndex]) }
+                    initialized = count
+                }
+            }
+            return Column(storage: .bool(flags), validity: validity, type: .boolean)
+        }
+        func arithmetic(_ operation: (Int64) -> (partialValue: Int64, overflow: Bool)) -> Column? {
+            var overflowed = false
+            let values = left.withUnsafeBufferPointer { left in
+                ContiguousArray<Int64>(unsafeUninitializedCapacity: count) { values, initialized in
+                    for rowIndex in 0..<count {
+                        let result = operation(left[rowIndex])
+                        if result.overflow, validity?[rowIndex] ?? true { overflowed = true }
+                        values[rowIndex] = result.partialValue
+                    }
+                    initialized = count
+                }
+            }
+            return overflowed ? nil : Column(storage: .int(values), validity: validity, type: .bigint)
+        }
+        switch name {
+        case "<": return compare { $0 < constant }
+        case "<=": return compare { $0 <= constant }
+        case ">": return compare { $0 > constant }
+        case ">=": return compare { $0 >= constant }
+        case "=": return compare { $0 == constant }
+        case "<>": return compare { $0 != constant }
+        case "+": return arithmetic { $0.addingReportingOverflow(constant) }
+        case "-": return arithmetic { $0.subtractingReportingOverflow(constant) }
+        case "*": return arithmetic { $0.multipliedReportingOverflow(by: constant) }
+        case "//":
+            guard constant != 0, constant != -1 else { return nil }
+            let exact: Int64 = 1 << 53
+            let small = left.withUnsafeBufferPointer { left in
+                var largest: UInt64 = 0
+                for value in left { largest = max(largest, value.magnitude) }
+                return largest < UInt64(exact)
+            }
+            guard small, constant.magnitude < UInt64(exact) else { return arithmetic { ($0 / constant, false) } }
+            let divisor = Double(constant)
+            return arithmetic { (Int64((Double($0) / divisor).rounded(.towardZero)), false) }
         default: return nil
         }
     }
