@@ -767,38 +767,15 @@ extension Executor {
             let values = arguments.map { $0.value(at: row) }
             return values.contains(where: \.isNull) ? nil : values
         }
-        try forEachPartition(order) { start, end in
-            inFrame.removeAll(keepingCapacity: true)
-            var added = start
-            var removed = start
-            var previousFrom = start
-            for position in start..<end {
-                try checkCancellation(position)
-                let (from, to) = frames.bounds(position, start, end)
-                if from < previousFrom || to < added {
-                    // Frames move forward; should one not, start over.
-                    inFrame.removeAll(keepingCapacity: true)
-                    added = from
-                    removed = from
-                }
-                previousFrom = from
-                while removed < min(from, added) {
-                    if let values = key(rows[removed]), let times = inFrame[values] {
-                        inFrame[values] = times > 1 ? times - 1 : nil
-                    }
-                    removed += 1
-                }
-                if added < from {
-                    added = from
-                    removed = from
-                }
-                while added < to {
-                    if let values = key(rows[added]) { inFrame[values, default: 0] += 1 }
-                    added += 1
-                }
-                output[rows[position]] = Int64(inFrame.count)
-            }
-        }
+        try slideFrames(
+            order, frames, reset: { inFrame.removeAll(keepingCapacity: true) },
+            enter: { row in
+                if let values = key(row) { inFrame[values, default: 0] += 1 }
+            },
+            leave: { row in
+                if let values = key(row), let times = inFrame[values] { inFrame[values] = times > 1 ? times - 1 : nil }
+            },
+            emit: { row in output[row] = Int64(inFrame.count) })
         return Column(storage: .int(output), type: .bigint)
     }
 
@@ -865,51 +842,23 @@ extension Executor {
                 index += 1
             }
         }
-        try forEachPartition(order) { start, end in
-            sorted.removeAll(keepingCapacity: true)
-            var added = start
-            var removed = start
-            var previousFrom = start
-            for position in start..<end {
-                try checkCancellation(position)
-                let (from, to) = frames.bounds(position, start, end)
-                if from < previousFrom || to < added {
-                    // Frames move forward; should one not, start over.
-                    sorted.removeAll(keepingCapacity: true)
-                    added = from
-                    removed = from
-                }
-                previousFrom = from
-                while removed < min(from, added) {
-                    leave(rows[removed])
-                    removed += 1
-                }
-                if added < from {
-                    added = from
-                    removed = from
-                }
-                while added < to {
-                    enter(rows[added])
-                    added += 1
-                }
-                let row = rows[position]
-                let count = sorted.count
-                guard count > 0 else {
-                    validity[row] = false
-                    sawNull = true
-                    continue
-                }
-                if discrete {
-                    let index = Int((Double(count) * fraction).rounded(.up)) - 1
-                    output[row] = sorted[max(0, min(count - 1, index))]
-                    continue
-                }
-                let place = fraction * Double(count - 1)
-                let lower = Int(place.rounded(.down))
-                let upper = Int(place.rounded(.up))
-                let weight = place - Double(lower)
-                output[row] = lower == upper ? sorted[lower] : sorted[lower] * (1 - weight) + sorted[upper] * weight
+        try slideFrames(order, frames, reset: { sorted.removeAll(keepingCapacity: true) }, enter: enter, leave: leave) { row in
+            let count = sorted.count
+            guard count > 0 else {
+                validity[row] = false
+                sawNull = true
+                return
             }
+            if discrete {
+                let index = Int((Double(count) * fraction).rounded(.up)) - 1
+                output[row] = sorted[max(0, min(count - 1, index))]
+                return
+            }
+            let place = fraction * Double(count - 1)
+            let lower = Int(place.rounded(.down))
+            let upper = Int(place.rounded(.up))
+            let weight = place - Double(lower)
+            output[row] = lower == upper ? sorted[lower] : sorted[lower] * (1 - weight) + sorted[upper] * weight
         }
         return Column(storage: .double(output), validity: sawNull ? validity : nil, type: .double)
     }
@@ -965,6 +914,44 @@ extension Executor {
                 while head < deque.count, deque[head] < from { head += 1 }
                 let best = head < deque.count ? values[rows[deque[head]]] : nil
                 emit(rows[position], best, from < to && nanCounts[to - start] > nanCounts[from - start])
+            }
+        }
+    }
+
+    /// Moves a frame forward through each partition, row by row: the rows leaving it go to
+    /// `leave`, those entering to `enter`, then `emit(row)` sees the row's frame. Frames move
+    /// forward with the row; should one move back, the partition starts over after `reset`.
+    private func slideFrames(
+        _ order: WindowOrder, _ frames: Frames, reset: () -> Void, enter: (Int) -> Void, leave: (Int) -> Void, emit: (Int) -> Void
+    ) throws {
+        let rows = order.rows
+        try forEachPartition(order) { start, end in
+            reset()
+            var added = start
+            var removed = start
+            var previousFrom = start
+            for position in start..<end {
+                try checkCancellation(position)
+                let (from, to) = frames.bounds(position, start, end)
+                if from < previousFrom || to < added {
+                    reset()
+                    added = from
+                    removed = from
+                }
+                previousFrom = from
+                while removed < min(from, added) {
+                    leave(rows[removed])
+                    removed += 1
+                }
+                if added < from {
+                    added = from
+                    removed = from
+                }
+                while added < to {
+                    enter(rows[added])
+                    added += 1
+                }
+                emit(rows[position])
             }
         }
     }
