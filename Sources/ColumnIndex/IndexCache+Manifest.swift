@@ -203,16 +203,26 @@ final class Manifest: Sendable {
             head.strings(key)
             head.u32(UInt32(4 + position))
         }
+        // Runs are read in place (`runs[position]`), not copied out one by one.
         var runSection = ByteWriter()
         runSection.int(runs.count)
-        for run in runs { encode(run, into: &runSection) }
-        runSection.raw(ContiguousArray(runs.flatMap(\.stamp.fields)))
+        var stamps = ContiguousArray<Int64>()
+        stamps.reserveCapacity(runs.count * RunStamp.fieldCount)
+        for position in runs.indices {
+            encode(runs[position], into: &runSection)
+            stamps.append(contentsOf: runs[position].stamp.fields)
+        }
+        runSection.raw(stamps)
         var sources = ByteWriter()
-        for list in [\CachedRun.configCodes, \CachedRun.summaryCodes, \CachedRun.historyCodes] {
+        for list in 0..<3 {
             var offsets = ContiguousArray<UInt32>([0])
             var codes = ContiguousArray<UInt32>()
-            for run in runs {
-                codes.append(contentsOf: run[keyPath: list])
+            for position in runs.indices {
+                switch list {
+                case 0: codes.append(contentsOf: runs[position].configCodes)
+                case 1: codes.append(contentsOf: runs[position].summaryCodes)
+                default: codes.append(contentsOf: runs[position].historyCodes)
+                }
                 offsets.append(UInt32(codes.count))
             }
             sources.raw(offsets)

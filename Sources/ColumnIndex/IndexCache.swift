@@ -26,7 +26,7 @@ import Darwin
 public enum IndexCache {
     static let manifestName = "manifest.rqi"
     /// Rewrite the history into one segment when more than this many segments are in use…
-    static let maxSegments = 8
+    package static let maxSegments = 8
 
     /// The index of `store`, from its cache when every run is unchanged, refreshed when some runs
     /// changed (only those are read), built from scratch otherwise; the cache is then rewritten.
@@ -165,9 +165,13 @@ public enum IndexCache {
         let damage = CacheDamage()
         let table = patchedRunsTable(old: old, combined: &combined, damage: damage)
         let parts = IndexParts(runs: copy combined, historySpace: old.historyNames)
-        // Too many segments, or more dead rows than live ones: rewrite the history as one segment.
+        // More dead rows than live ones: rewrite the history as one segment. Too many segments:
+        // merge all but the largest into one (the largest is most of the history, and stays).
         let liveRows = combined.reduce(0) { $0 + $1.rows }
         let storedRows = segments.reduce(0) { $0 + $1.rows }
+        if segments.count > maxSegments, storedRows <= 2 * liveRows {
+            return merged(store, old: old, combined: combined, segments: segments, table: table, unchanged: unchanged, damage: damage)
+        }
         if segments.count > maxSegments || storedRows > 2 * liveRows {
             let index = parts.index(table: table, segments: segments.map(\.reader), damage: damage)
             let columns = index.history.columnNames.dropFirst().map { (name: $0, column: index.history.column($0) ?? Column.constant(.null, count: liveRows)) }
@@ -199,6 +203,53 @@ public enum IndexCache {
         let readers = written ?? segments.map(\.reader)
         // Writing read every old column; one that was damaged makes this index untrustworthy.
         return damage.error == nil ? parts.index(table: table, segments: readers, damage: damage) : build(store)
+    }
+
+    /// The index after a refresh whose history is in too many segments: the runs of every segment
+    /// but the largest are put together, in runs-table order, into one new segment (their rows
+    /// and files copied from where they are); the largest segment is kept as it is.
+    private static func merged(
+        _ store: RunStore, old: Manifest, combined: consuming [CachedRun], segments: [SegmentSource], table: RunsTable,
+        unchanged: Set<[String]>, damage: CacheDamage
+    ) -> RunIndex {
+        guard let largest = segments.indices.max(by: { segments[$0].rows < segments[$1].rows }) else { return build(store) }
+        let readers = segments.map(\.reader)
+        let names = IndexParts(runs: copy combined, historySpace: old.historyNames).historyNames
+        var movedRows = 0
+        var movedRuns: [SegmentRun] = []
+        var runsOfSegment: [Int: [SegmentRun]] = [:]
+        var pieces: [(segment: Int, range: Range<Int>)] = []
+        do {
+            for position in combined.indices {
+                let run = combined[position]
+                guard !run.skipped, run.segment != largest else {
+                    combined[position].segment = 0
+                    continue
+                }
+                let inSegment = try runsOfSegment[run.segment] ?? readers[run.segment].runs()
+                runsOfSegment[run.segment] = inSegment
+                guard run.sourceIndex < inSegment.count else { return build(store) }
+                movedRuns.append(inSegment[run.sourceIndex])
+                pieces.append((run.segment, run.start..<(run.start + run.rows)))
+                combined[position].segment = 1
+                combined[position].start = movedRows
+                combined[position].sourceIndex = movedRuns.count - 1
+                movedRows += run.rows
+            }
+            let columns = try names.map { name in
+                let columnOfSegment = try Set(pieces.map(\.segment)).reduce(into: [Int: Column]()) { columns, segment in
+                    columns[segment] = try readers[segment].column(name)
+                }
+                let parts = pieces.map { (column: columnOfSegment[$0.segment], range: $0.range) }
+                return (name: name, column: HistoryAssembler.concatenate(parts, total: movedRows))
+            }
+            let kept = [segments[largest], .new(columns: columns, rows: movedRows, runs: movedRuns)]
+            let parts = IndexParts(runs: combined, historySpace: old.historyNames)
+            let written = try? write(store, parts: parts, table: table, segments: kept, replacing: old, unchanged: unchanged)
+            return damage.error == nil ? parts.index(table: table, segments: written ?? kept.map(\.reader), damage: damage) : build(store)
+        } catch {
+            return build(store)
+        }
     }
 
     /// The runs-table columns a refresh leaves as they were, to be copied from the old manifest

@@ -206,6 +206,43 @@ import Glibc
         #expect(segments.count <= 9)
     }
 
+    /// Refreshes that each re-read a different run leave one small segment each; past the limit,
+    /// all but the largest segment are merged into one, and the largest (the first build's) stays.
+    @Test func segmentsOfDifferentRunsAreMergedAroundTheLargest() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try RunStore.create(at: directory.path)
+        for number in 0..<24 {
+            let metadata = RunMetadata(id: String(format: "r%02d", number), entity: "acme", project: number % 2 == 0 ? "a" : "b")
+            let lines = (0..<10).map { "{\"_step\":\($0),\"loss\":\(Double(number) + Double($0) / 10)}" }.joined(separator: "\n") + "\n"
+            try store.publishRun(metadata, config: ["n": .int(Int64(number))], summary: [:], history: Array(lines.utf8))
+        }
+        Self.age(store.root)
+        let queries = [
+            "SELECT * FROM runs", "SELECT * FROM history", "SHOW KEYS",
+            "SELECT run_id, count(*), max(loss), max(round) FROM history GROUP BY run_id ORDER BY run_id",
+        ]
+        func expectBuildsAnswers(_ comment: Comment) throws {
+            let expected = try Self.answers(Engine(store: store), queries)
+            #expect(try Self.answers(Engine(cachedIndexOf: store), queries) == expected, comment)
+        }
+        func segmentNames() throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: store.layout.index).filter { $0.hasPrefix("segment-") })
+        }
+        _ = Engine(cachedIndexOf: store)
+        let first = try segmentNames()
+        #expect(first.count == 1)
+        for round in 0..<14 {
+            let location = RunLocation(entity: "acme", project: round % 2 == 0 ? "a" : "b", id: String(format: "r%02d", round))
+            try HistoryWriter(store: store, location: location).append([["loss": .double(-Double(round)), "round": .int(Int64(round))]])
+            Self.age(store.layout.run(location))
+            try expectBuildsAnswers("refresh \(round)")
+            #expect(try segmentNames().count <= IndexCache.maxSegments + 1)
+        }
+        #expect(try segmentNames().isSuperset(of: first), "the first build's segment was rewritten")
+        try expectBuildsAnswers("warm after the merges")
+    }
+
     /// A flipped byte anywhere, a truncated file, another format version: never a wrong answer.
     @Test(arguments: ["header", "directory", "runs section", "last column", "segment", "segment column", "truncated", "truncated segment", "version", "empty", "missing segment"])
     func aDamagedCacheIsRebuilt(damage: String) throws {
