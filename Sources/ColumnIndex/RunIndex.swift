@@ -107,35 +107,41 @@ struct IndexReading {
             }
             parts.set(worker, reading)
         }
-        return assemble(parts.values, store: store)
+        return assemble(parts.take(), store: store)
     }
 
     /// Readings of consecutive runs as one: runs in order, history rows renumbered to the runs
-    /// before them, columns in the order a single reading would have first met their keys.
-    private static func assemble(_ parts: [IndexReading], store: RunStore) -> IndexReading {
+    /// before them, columns in the order a single reading would have first met their keys. Each
+    /// part's columns are let go as soon as they are copied, so that little more than the history
+    /// is held at once.
+    private static func assemble(_ parts: consuming [IndexReading], store: RunStore) -> IndexReading {
         var whole = IndexReading(store: store)
         var columnsOfParts: [[String: Column]] = []
+        var rowsOfParts: [Int] = []
         var names: [String] = []
         var known = Set<String>()
         var runRows = ContiguousArray<Int32>()
         runRows.reserveCapacity(parts.reduce(0) { $0 + $1.history.runRows.count })
-        for part in parts {
-            whole.runs += part.runs
+        for index in parts.indices {
+            whole.runs += parts[index].runs
             let offset = Int32(whole.keptCount)
-            runRows.append(contentsOf: part.history.runRows.lazy.map { $0 + offset })
-            whole.keptCount += part.keptCount
+            runRows.append(contentsOf: parts[index].history.runRows.lazy.map { $0 + offset })
+            rowsOfParts.append(parts[index].history.runRows.count)
+            whole.keptCount += parts[index].keptCount
             var columns: [String: Column] = [:]
-            for (name, column) in part.history.finish() {
+            for (name, column) in parts[index].history.finish() {
                 columns[name] = column
                 if known.insert(name).inserted { names.append(name) }
             }
             columnsOfParts.append(columns)
+            parts[index] = IndexReading(store: store)
         }
-        let columns = names.map { name in
-            let pieces = zip(parts, columnsOfParts).map { part, columns in
-                (column: columns[name], range: 0..<part.history.runRows.count)
+        var columns: [(name: String, column: Column)] = []
+        for name in names {
+            let pieces = columnsOfParts.indices.map { part in
+                (column: columnsOfParts[part].removeValue(forKey: name), range: 0..<rowsOfParts[part])
             }
-            return (name: name, column: HistoryAssembler.concatenate(pieces, total: runRows.count))
+            columns.append((name: name, column: HistoryAssembler.concatenate(pieces, total: runRows.count)))
         }
         whole.assembled = (columns, runRows)
         return whole
@@ -238,8 +244,13 @@ final class PartResults<Result>: @unchecked Sendable {
         lock.withLock { results[part] = result }
     }
 
-    /// Every part's result (once every part has set one).
-    var values: [Result] { lock.withLock { results.compactMap { $0 } } }
+    /// Every part's result (once every part has set one), handed over: this keeps none.
+    func take() -> [Result] {
+        lock.withLock {
+            defer { results = [] }
+            return results.compactMap { $0 }
+        }
+    }
 }
 
 /// Counts work done on several threads and tells `progress`, one report at a time.
