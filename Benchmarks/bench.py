@@ -111,16 +111,26 @@ def prepare(size, runql, data_root):
     imports = {}
     if not os.path.exists(os.path.join(store, "runql-store.json")):
         run([runql, "init", store], stderr=subprocess.DEVNULL)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        run([runql, "import", "jsonl", "--store", store, runs_path, history_path], stderr=subprocess.DEVNULL)
-        imports["runql import"] = (time.perf_counter() - start, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+        imports["runql import"] = timed_with_peak([runql, "import", "jsonl", "--store", store, runs_path, history_path])
     database = duckdb.connect()
     start = time.perf_counter()
     database.execute(f"CREATE TABLE runs AS SELECT * FROM read_ndjson('{runs_path}')")
     database.execute(f"CREATE TABLE history AS SELECT * FROM read_ndjson('{history_path}')")
     imports["duckdb read_ndjson"] = (time.perf_counter() - start, None)
     return store, database, imports
+
+
+def timed_with_peak(command):
+    """Runs `command` (output discarded); its wall time in seconds and its own peak resident
+    memory in KiB (from wait4: RUSAGE_CHILDREN would give the peak of every child so far)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return seconds, usage.ru_maxrss
 
 
 def timed(command, **kwargs):
@@ -143,7 +153,7 @@ def measure_cache(runql, store, repeat, refresh):
     query = SUITE["Q1 best finished runs"][0]
     index = os.path.join(store, "index")
     shutil.rmtree(index, ignore_errors=True)
-    cold = timed([runql, "--store", store, "-c", query])
+    cold = timed_with_peak([runql, "--store", store, "-c", query])
     size = sum(os.path.getsize(os.path.join(index, name)) for name in os.listdir(index))
     settle(runql, store, query)
     warm = [timed([runql, "--store", store, "-c", query]) for _ in range(max(repeat, 10))]
@@ -242,7 +252,8 @@ def main():
         for what, (seconds, peak) in imports.items():
             print(f"{what}: {seconds:.2f} s" + (f", peak RSS {peak / 1024:.0f} MiB" if peak else ""))
         cold, cache_size, warm, refreshed = cache
-        print(f"index cache: cold `runql -c Q1` (build and write the cache) {cold:.2f} s, cache {cache_size / 2**20:.0f} MiB; "
+        print(f"index cache: cold `runql -c Q1` (build and write the cache) {cold[0]:.2f} s, peak RSS {cold[1] / 1024:.0f} MiB, "
+              f"cache {cache_size / 2**20:.0f} MiB; "
               f"warm `runql -c Q1` median {statistics.median(warm) * 1e3:.1f} ms (min {min(warm) * 1e3:.1f})")
         if duckdb_cli:
             print(f"DuckDB CLI on a persisted database, whole process, Q1: median {statistics.median(duckdb_cli) * 1e3:.1f} ms "
