@@ -588,86 +588,59 @@ extension Executor {
             }
             return overflowed ? nil : finish(.int(output), .bigint)
         case ("min", .double(let values)), ("max", .double(let values)):
-            let maximum = name == "max"
-            var best = 0.0
-            var hasBest = false
-            var sawNaN = false
             var output = ContiguousArray<Double>(repeating: 0, count: count)
-            if frames.frame.isMoving {
-                try values.withUnsafeBufferPointer { values in
-                    try slidingExtremes(values, argument, maximum: maximum, isNaN: \.isNaN, order, frames) { row, best, sawNaN in
-                        if let best {
-                            output[row] = best
-                        } else if sawNaN {
-                            output[row] = .nan
-                        } else {
-                            validity[row] = false
-                            sawNull = true
-                        }
-                    }
+            try frameExtremes(values, argument, maximum: name == "max", isNaN: \.isNaN, order, frames) { row, best, sawNaN in
+                if let best {
+                    output[row] = best
+                } else if sawNaN {
+                    output[row] = .nan
+                } else {
+                    validity[row] = false
+                    sawNull = true
                 }
-                return finish(.double(output), .double)
-            }
-            try values.withUnsafeBufferPointer { values in
-                try driveFrames(order, frames, reset: { hasBest = false; sawNaN = false }, add: { row in
-                    guard argument.isValid(row) else { return }
-                    let value = values[row]
-                    if value.isNaN {
-                        sawNaN = true
-                    } else if !hasBest || (maximum ? value > best : value < best) {
-                        best = value
-                        hasBest = true
-                    }
-                }, emit: { row in
-                    if hasBest {
-                        output[row] = best
-                    } else if sawNaN {
-                        output[row] = .nan
-                    } else {
-                        validity[row] = false
-                        sawNull = true
-                    }
-                })
             }
             return finish(.double(output), .double)
         case ("min", .int(let values)), ("max", .int(let values)):
-            let maximum = name == "max"
-            var best: Int64 = 0
-            var hasBest = false
             var output = ContiguousArray<Int64>(repeating: 0, count: count)
-            if frames.frame.isMoving {
-                try values.withUnsafeBufferPointer { values in
-                    try slidingExtremes(values, argument, maximum: maximum, isNaN: { _ in false }, order, frames) { row, best, _ in
-                        if let best {
-                            output[row] = best
-                        } else {
-                            validity[row] = false
-                            sawNull = true
-                        }
-                    }
+            try frameExtremes(values, argument, maximum: name == "max", isNaN: { _ in false }, order, frames) { row, best, _ in
+                if let best {
+                    output[row] = best
+                } else {
+                    validity[row] = false
+                    sawNull = true
                 }
-                return finish(.int(output), .bigint)
-            }
-            try values.withUnsafeBufferPointer { values in
-                try driveFrames(order, frames, reset: { hasBest = false }, add: { row in
-                    guard argument.isValid(row) else { return }
-                    let value = values[row]
-                    if !hasBest || (maximum ? value > best : value < best) {
-                        best = value
-                        hasBest = true
-                    }
-                }, emit: { row in
-                    if hasBest {
-                        output[row] = best
-                    } else {
-                        validity[row] = false
-                        sawNull = true
-                    }
-                })
             }
             return finish(.int(output), .bigint)
         default:
             return nil
+        }
+    }
+
+    /// min or max over each row's frame, NULL and NaN skipped: moving frames through a sliding
+    /// deque, others accumulated as `driveFrames` feeds them. `emit` gets the best number, or nil
+    /// and whether the frame held a NaN.
+    private func frameExtremes<Number: Comparable>(
+        _ values: ContiguousArray<Number>, _ argument: Column, maximum: Bool, isNaN: (Number) -> Bool,
+        _ order: WindowOrder, _ frames: Frames, emit: (_ row: Int, _ best: Number?, _ sawNaN: Bool) -> Void
+    ) throws {
+        try values.withUnsafeBufferPointer { values in
+            if frames.frame.isMoving {
+                try slidingExtremes(values, argument, maximum: maximum, isNaN: isNaN, order, frames, emit: emit)
+                return
+            }
+            var best: Number?
+            var sawNaN = false
+            try driveFrames(order, frames, reset: { best = nil; sawNaN = false }, add: { row in
+                guard argument.isValid(row) else { return }
+                let value = values[row]
+                if isNaN(value) {
+                    sawNaN = true
+                } else if let current = best, maximum ? !(value > current) : !(value < current) {
+                    return
+                } else {
+                    best = value
+                }
+            }, emit: { row in emit(row, best, sawNaN) })
         }
     }
 
